@@ -1,0 +1,20 @@
+# specrestore: speech restoration in the STFT domain. Stages are in workflow/rules,
+# their scripts in workflow/scripts, the logic in the library workflow/specrestore.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/corpus.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/corrupt.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

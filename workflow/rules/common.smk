@@ -1,0 +1,76 @@
+import os
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+# The library lives beside the rules. Putting it on the path here (and in PYTHONPATH,
+# which every job inherits, locally, in conda envs and on cluster nodes) means the
+# workflow runs from a checkout without a separate install step.
+LIBRARY_DIR = str(Path(workflow.basedir) / "workflow")
+sys.path.insert(0, LIBRARY_DIR)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [LIBRARY_DIR, os.environ.get("PYTHONPATH")]))
+
+from specrestore.audio import find_audio_files
+from specrestore.config import ConfigError, check_config, load_schema, schema_problems
+from specrestore.seeding import shard_name
+
+SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+
+# Our own pass first, so that every problem is reported at once with the key it
+# concerns; snakemake's validate then fills in the schema's defaults.
+_problems = schema_problems(config, load_schema(SCHEMA))
+if _problems:
+    raise ConfigError("invalid config:\n  " + "\n  ".join(_problems))
+validate(config, str(SCHEMA))
+check_config(config)
+
+R = config["results"]
+SHARDS = [shard_name(i) for i in range(config["shards"])]
+TASKS = list(config["tasks"])
+NOISE_TASKS = [t for t, spec in config["tasks"].items() if "noise" in spec]
+
+
+wildcard_constraints:
+    shard=r"\d{3}",
+    task="|".join(TASKS),
+
+
+def log_file(name):
+    return f"{R}/logs/{name}.log"
+
+
+def benchmark_file(name):
+    return f"{R}/benchmarks/{name}.tsv"
+
+
+def corpus_files(wildcards):
+    """What the manifest is built from: the synthesized demo corpus, or every
+    recording of the folder corpus (so that adding or changing one reruns the
+    manifest)."""
+    if config["corpus"] == "demo":
+        return {"metadata": f"{R}/corpus/demo/metadata.csv"}
+    options = config["corpora"]["folder"]
+    return {"audio": [str(p) for p in find_audio_files(options["path"], options["extensions"])]}
+
+
+def corpus_options():
+    if config["corpus"] == "demo":
+        return {"path": f"{R}/corpus/demo/audio", "extensions": ["wav"], "speaker_regex": None, "split_groups": []}
+    return config["corpora"]["folder"]
+
+
+def noise_bank_files(wildcards):
+    if wildcards.task in NOISE_TASKS:
+        return {"bank": f"{R}/noise/bank.npz", "bank_table": f"{R}/noise/bank.parquet"}
+    return {}
+
+
+def all_outputs():
+    outputs = [
+        f"{R}/manifest/utterances.parquet",
+        f"{R}/audio/utterances.parquet",
+        *expand(f"{R}/stft/{{shard}}.npz", shard=SHARDS),
+        *expand(f"{R}/corrupt/{{task}}/{{shard}}.npz", task=TASKS, shard=SHARDS),
+    ]
+    return outputs

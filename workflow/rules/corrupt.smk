@@ -1,0 +1,49 @@
+rule noise_bank:
+    """Noise recordings for each split (white, pink, brown, hum, bursts, babble of
+    another split's speakers)."""
+    input:
+        utterances=rules.audio_summary.output.utterances,
+        audio=expand(f"{R}/audio/{{shard}}.npz", shard=SHARDS),
+    output:
+        bank=f"{R}/noise/bank.npz",
+        table=f"{R}/noise/bank.parquet",
+    params:
+        options=config["noise_sources"]["synthetic"],
+        sample_rate=config["sample_rate"],
+        seed=config["seed"],
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    log:
+        log_file("noise_bank"),
+    benchmark:
+        benchmark_file("noise_bank")
+    script:
+        "../scripts/noise_bank.py"
+
+
+rule corrupt:
+    """One task's corruption of one shard: corrupted audio, masks, regions."""
+    input:
+        unpack(noise_bank_files),
+        audio=rules.resample.output.audio,
+        table=rules.resample.output.table,
+        summary=rules.audio_summary.output.utterances,
+    output:
+        audio=f"{R}/corrupt/{{task}}/{{shard}}.npz",
+        table=f"{R}/corrupt/{{task}}/{{shard}}.parquet",
+        regions=f"{R}/corrupt/{{task}}/{{shard}}.regions.parquet",
+    params:
+        spec=lambda wildcards: config["tasks"][wildcards.task],
+        stft=config["stft"],
+        sample_rate=config["sample_rate"],
+        seed=config["seed"],
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    log:
+        log_file("corrupt/{task}/{shard}"),
+    benchmark:
+        benchmark_file("corrupt/{task}/{shard}")
+    script:
+        "../scripts/corrupt.py"

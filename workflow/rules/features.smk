@@ -1,0 +1,61 @@
+rule resample:
+    """Decode, mix to mono, resample and level-normalise one shard."""
+    input:
+        manifest=rules.manifest.output.manifest,
+    output:
+        audio=f"{R}/audio/{{shard}}.npz",
+        table=f"{R}/audio/{{shard}}.parquet",
+        rejected=f"{R}/audio/{{shard}}.rejected.csv",
+    params:
+        sample_rate=config["sample_rate"],
+        level_dbfs=config["preprocess"]["level_dbfs"],
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    log:
+        log_file("resample/{shard}"),
+    benchmark:
+        benchmark_file("resample/{shard}")
+    script:
+        "../scripts/resample.py"
+
+
+rule audio_summary:
+    """All prepared utterances in one table and every rejected recording in another;
+    stops the run if no recording is usable."""
+    input:
+        manifest_rejected=rules.manifest.output.rejected,
+        tables=expand(f"{R}/audio/{{shard}}.parquet", shard=SHARDS),
+        rejected=expand(f"{R}/audio/{{shard}}.rejected.csv", shard=SHARDS),
+    output:
+        utterances=f"{R}/audio/utterances.parquet",
+        rejected=f"{R}/audio/rejected.csv",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    log:
+        log_file("audio_summary"),
+    script:
+        "../scripts/audio_summary.py"
+
+
+rule stft:
+    """Magnitude and phase cache of one shard."""
+    input:
+        audio=rules.resample.output.audio,
+        table=rules.resample.output.table,
+        summary=rules.audio_summary.output.utterances,
+    output:
+        cache=f"{R}/stft/{{shard}}.npz",
+        table=f"{R}/stft/{{shard}}.parquet",
+    params:
+        stft=config["stft"],
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        log_file("stft/{shard}"),
+    benchmark:
+        benchmark_file("stft/{shard}")
+    script:
+        "../scripts/stft.py"

@@ -1,0 +1,28 @@
+from specrestore.joblog import job_log
+
+log = job_log(snakemake.log[0])
+
+import pandas as pd
+
+from specrestore.manifest import prepare_manifest, split_summary
+
+options = snakemake.params.options
+metadata = None
+if snakemake.params.corpus == "demo":
+    metadata = pd.read_csv(snakemake.input.metadata).drop(columns=["path", "speaker"])
+manifest, rejected = prepare_manifest(
+    options["path"],
+    options,
+    snakemake.params.preprocess,
+    snakemake.params.splits,
+    snakemake.params.seed,
+    snakemake.params.shards,
+    metadata,
+)
+for row in rejected.itertuples():
+    log.warning("rejected %s: %s", row.path, row.reason)
+summary = split_summary(manifest)
+log.info("manifest: %d utterances, %d rejected\n%s", len(manifest), len(rejected), summary.to_string(index=False))
+manifest.to_parquet(snakemake.output.manifest, index=False)
+rejected.to_csv(snakemake.output.rejected, index=False)
+summary.to_csv(snakemake.output.splits, index=False)

@@ -1,0 +1,110 @@
+"""Config checks that name the offending key.
+
+The JSON schema (workflow/schemas/config.schema.yaml) is the single definition of the
+config: types, ranges, defaults. :func:`schema_problems` lists every violation with
+the dotted key it concerns; :func:`check_config` adds the rules a schema cannot say
+(fractions that must sum to one, ranges given as [low, high], a folder that must
+exist). Both run when the Snakefile is parsed, before any job starts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(Exception):
+    pass
+
+
+def load_schema(path: str | Path) -> dict:
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def schema_problems(config: dict, schema: dict) -> list[str]:
+    """One line per schema violation, each naming its key."""
+    from jsonschema import Draft202012Validator
+
+    problems = []
+    validator = Draft202012Validator(schema)
+    for error in sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]):
+        where = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = list(error.schema.get("properties", {}))
+            for name in sorted(set(error.instance) - set(known)):
+                hint = difflib.get_close_matches(str(name), known, n=1)
+                suggestion = f"; did you mean {_key(where + hint)!r}?" if hint else (f"; known keys: {', '.join(known)}" if known else "")
+                problems.append(f"config key {_key(where + [name])!r} is not a known setting{suggestion}")
+        elif error.validator == "propertyNames":
+            problems.append(f"config key {_key(where + [error.instance])!r}: {error.message}")
+        else:
+            problems.append(f"config key {_key(where)!r}: {error.message}")
+    return problems
+
+
+def _ordered_pair(config: dict, path: list, problems: list[str]) -> None:
+    value = config
+    for part in path:
+        if not isinstance(value, dict) or part not in value:
+            return
+        value = value[part]
+    if isinstance(value, list) and len(value) == 2 and value[0] > value[1]:
+        problems.append(f"config key {_key(path)!r}: [low, high] expected, got {value}")
+
+
+def check_config(config: dict, workdir: str | Path = ".") -> None:
+    """Rules across keys; raises :class:`ConfigError` listing every problem. Expects a
+    config that passed the schema (defaults filled in)."""
+    problems = []
+    splits = config["splits"]
+    if abs(sum(splits.values()) - 1.0) > 1e-6:
+        problems.append(f"config key 'splits': fractions must sum to 1, got {sum(splits.values()):g} ({splits})")
+    for name in ("train", "test"):
+        if splits.get(name, 0) <= 0:
+            problems.append(f"config key 'splits.{name}': must be above 0 (a run trains and tests)")
+    stft = config["stft"]
+    if stft["hop"] > stft["n_fft"]:
+        problems.append(f"config key 'stft.hop': {stft['hop']} is larger than stft.n_fft ({stft['n_fft']})")
+    pre = config["preprocess"]
+    if pre.get("max_duration_s") is not None and pre["max_duration_s"] <= pre["min_duration_s"]:
+        problems.append("config key 'preprocess.max_duration_s': must be above preprocess.min_duration_s")
+    _ordered_pair(config, ["noise_sources", "synthetic", "babble_talkers"], problems)
+
+    if config["corpus"] == "folder":
+        root = config["corpora"]["folder"].get("path")
+        if not root:
+            problems.append("config key 'corpora.folder.path': required when corpus is 'folder'")
+        elif not (Path(workdir) / root).is_dir():
+            problems.append(f"config key 'corpora.folder.path': {root} is not a directory")
+
+    bank_kinds = set(config["noise_sources"]["synthetic"]["kinds"])
+    for task, spec in config["tasks"].items():
+        for pair in (("gap", "length_ms"), ("bandhole", "holes"), ("bandhole", "duration_ms")):
+            _ordered_pair(config, ["tasks", task, *pair], problems)
+        loss = spec.get("packetloss")
+        if loss is not None:
+            p_good_to_bad = loss["loss_rate"] / (loss["mean_burst_packets"] * (1 - loss["loss_rate"]))
+            if p_good_to_bad > 1:
+                problems.append(
+                    f"config key 'tasks.{task}.packetloss': a loss rate of {loss['loss_rate']} cannot have bursts "
+                    f"as short as {loss['mean_burst_packets']} packets on average; raise mean_burst_packets"
+                )
+        noise = spec.get("noise")
+        if noise is not None and noise.get("kinds"):
+            missing = set(noise["kinds"]) - bank_kinds
+            if missing and config["noise"] == "synthetic":
+                problems.append(
+                    f"config key 'tasks.{task}.noise.kinds': {sorted(missing)} not in noise_sources.synthetic.kinds"
+                )
+        hole = spec.get("bandhole")
+        if hole is not None and round(hole["fraction"] * (stft["n_fft"] // 2 + 1)) < 1:
+            problems.append(f"config key 'tasks.{task}.bandhole.fraction': covers no STFT bin at n_fft {stft['n_fft']}")
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))

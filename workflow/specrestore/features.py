@@ -1,0 +1,79 @@
+"""Per-shard audio preparation and the STFT cache.
+
+``prepare_shard`` decodes each recording of a shard, mixes it down to mono, resamples
+it and brings it to the target level; a recording that cannot be used is listed with
+its reason and the shard goes on. ``stft_shard`` caches magnitude and phase of every
+prepared utterance.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from . import dsp
+from .audio import AudioError, read_audio
+from .manifest import REJECTED_COLUMNS
+from .store import ArrayFile
+
+log = logging.getLogger(__name__)
+
+SHARD_COLUMNS = [
+    "id", "speaker", "split", "shard", "n_samples", "duration_s", "source_path", "source_rate",
+    "source_channels", "gain_db",
+]  # fmt: skip
+
+
+def prepare_shard(
+    manifest: pd.DataFrame, sample_rate: int, level_dbfs: float
+) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
+    """Audio (id → float32 mono at ``sample_rate``), the per-utterance table and the
+    rejected recordings of one shard's manifest rows."""
+    audio, rows, rejected = {}, [], []
+    for row in manifest.sort_values("id").itertuples(index=False):
+        try:
+            data, rate = read_audio(row.path)
+            mono = dsp.resample(dsp.to_mono(data), rate, sample_rate)
+            if not np.any(mono):
+                raise AudioError(row.path, "silent after mixing the channels down to mono")
+            signal, gain_db = dsp.normalise_level(mono, sample_rate, level_dbfs)
+        except AudioError as err:
+            log.warning("rejected %s", err)
+            rejected.append({"path": row.path, "id": row.id, "stage": "resample", "reason": err.reason})
+            continue
+        except Exception as err:  # one bad recording must not take the shard down
+            log.exception("rejected %s: unexpected error", row.path)
+            rejected.append({"path": row.path, "id": row.id, "stage": "resample", "reason": f"conversion failed: {err!r}"})
+            continue
+        audio[row.id] = signal
+        rows.append(
+            {
+                "id": row.id,
+                "speaker": row.speaker,
+                "split": row.split,
+                "shard": row.shard,
+                "n_samples": len(signal),
+                "duration_s": len(signal) / sample_rate,
+                "source_path": row.path,
+                "source_rate": rate,
+                "source_channels": data.shape[1],
+                "gain_db": gain_db,
+            }
+        )
+    return audio, pd.DataFrame(rows, columns=SHARD_COLUMNS), pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
+
+
+def stft_shard(
+    audio: ArrayFile, table: pd.DataFrame, params: dsp.StftParams, dtype: str = "float32"
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """``mag/<id>`` and ``phase/<id>`` arrays, (n_freq, n_frames) each, and a table of
+    the utterances with their frame counts."""
+    arrays, rows = {}, []
+    for row in table.itertuples(index=False):
+        spec = dsp.stft(audio.get("audio", row.id), params)
+        arrays[f"mag/{row.id}"] = np.abs(spec).astype(dtype, copy=False)
+        arrays[f"phase/{row.id}"] = np.angle(spec).astype(dtype, copy=False)
+        rows.append({"id": row.id, "split": row.split, "n_samples": row.n_samples, "n_frames": spec.shape[1]})
+    return arrays, pd.DataFrame(rows, columns=["id", "split", "n_samples", "n_frames"])

@@ -1,0 +1,220 @@
+"""The utterance manifest: one row per usable recording with its speaker, split and shard.
+
+Splits are speaker-disjoint: whole speakers (or groups of speakers that must stay
+together, such as two speakers reading the same prompts) are assigned to a split.
+Groups are put in an order fixed by a stable hash of the group name and the seed,
+then cut at the configured fractions of the total duration, so a split's share of the
+audio follows the fractions even when speakers have very different amounts of speech.
+Utterances go to shards by a stable hash of their id.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .audio import AudioError, find_audio_files, probe
+from .seeding import shard_of, stable_hash
+
+SPLITS = ("train", "valid", "test")
+MANIFEST_COLUMNS = [
+    "id", "speaker", "split", "shard", "path", "duration_s", "sample_rate", "channels",
+    "frames", "format", "subtype",
+]  # fmt: skip
+REJECTED_COLUMNS = ["path", "id", "stage", "reason"]
+
+
+class ManifestError(Exception):
+    pass
+
+
+def scan_folder(
+    root: str | Path,
+    extensions=("wav", "flac", "ogg"),
+    speaker_regex: str | None = None,
+    min_duration_s: float = 0.0,
+    max_duration_s: float | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Probe every recording under ``root``. Returns the usable ones (id, speaker, path,
+    header facts) and the rejected ones (path, reason).
+
+    The speaker is the name of the file's parent folder, or the ``speaker`` group (else
+    group 1) of ``speaker_regex`` searched in the path relative to ``root``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ManifestError(f"corpus folder {root} does not exist or is not a directory")
+    pattern = re.compile(speaker_regex) if speaker_regex else None
+    rows, rejected = [], []
+    for path in find_audio_files(root, extensions):
+        relative = path.relative_to(root).as_posix()
+        if pattern is not None:
+            match = pattern.search(relative)
+            if match is None:
+                rejected.append(_rejection(path, "", "manifest", f"speaker_regex {speaker_regex!r} does not match"))
+                continue
+            speaker = match.group("speaker") if "speaker" in pattern.groupindex else match.group(1)
+        else:
+            speaker = path.parent.name
+        try:
+            info = probe(path)
+        except AudioError as err:
+            rejected.append(_rejection(path, "", "manifest", err.reason))
+            continue
+        if info.duration_s < min_duration_s:
+            rejected.append(
+                _rejection(path, "", "manifest", f"too short: {info.duration_s:.3f} s < min_duration_s {min_duration_s}")
+            )
+            continue
+        if max_duration_s is not None and info.duration_s > max_duration_s:
+            rejected.append(
+                _rejection(path, "", "manifest", f"too long: {info.duration_s:.1f} s > max_duration_s {max_duration_s}")
+            )
+            continue
+        rows.append(
+            {
+                "speaker": _safe(speaker),
+                "stem": path.stem,
+                "relative": relative,
+                "path": str(path.resolve()),
+                "duration_s": info.duration_s,
+                "sample_rate": info.sample_rate,
+                "channels": info.channels,
+                "frames": info.frames,
+                "format": info.format,
+                "subtype": info.subtype,
+            }
+        )
+    entries = pd.DataFrame(rows, columns=["speaker", "stem", "relative", "path", "duration_s", "sample_rate",
+                                          "channels", "frames", "format", "subtype"])  # fmt: skip
+    entries.insert(0, "id", _utterance_ids(entries))
+    return entries.drop(columns=["stem", "relative"]), pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
+
+
+def _rejection(path, utt_id: str, stage: str, reason: str) -> dict:
+    return {"path": str(path), "id": utt_id, "stage": stage, "reason": reason}
+
+
+def _safe(text: str) -> str:
+    """Ids go into file names and archive keys: keep them to letters, digits, _ . -"""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "unnamed"
+
+
+def _utterance_ids(entries: pd.DataFrame) -> list[str]:
+    """``<speaker>_<stem>`` unless the file name already starts with the speaker (as in
+    LibriSpeech's ``103-1240-0000``); a short hash of the relative path breaks ties."""
+    ids = []
+    for speaker, stem in zip(entries["speaker"], entries["stem"]):
+        stem = _safe(stem)
+        ids.append(stem if stem.startswith(speaker) else f"{speaker}_{stem}")
+    counts = pd.Series(ids).value_counts()
+    return [
+        f"{utt}_{stable_hash(rel) % 16**6:06x}" if counts[utt] > 1 else utt
+        for utt, rel in zip(ids, entries["relative"])
+    ]
+
+
+def assign_splits(
+    group_durations: dict[str, float], fractions: dict[str, float], seed: int
+) -> dict[str, str]:
+    """Map each group to a split. Groups are ordered by a stable hash of (seed, group)
+    and cut at the cumulative duration fractions (a group goes where its midpoint
+    falls). Every split with a positive fraction gets at least one group whenever
+    there are enough groups."""
+    names = [s for s in SPLITS if fractions.get(s, 0) > 0]
+    if not names:
+        raise ManifestError("every split fraction is zero")
+    if not group_durations:
+        return {}
+    total_fraction = sum(fractions[s] for s in names)
+    bounds, upper = [], 0.0
+    for s in names:
+        upper += fractions[s] / total_fraction
+        bounds.append(upper)
+    order = sorted(group_durations, key=lambda g: (stable_hash(seed, "split", g), g))
+    total = sum(group_durations.values()) or 1.0
+    assignment, cumulative = {}, 0.0
+    for group in order:
+        middle = (cumulative + group_durations[group] / 2) / total
+        assignment[group] = next((s for s, b in zip(names, bounds) if middle < b), names[-1])
+        cumulative += group_durations[group]
+    _fill_empty_splits(assignment, names, group_durations, order)
+    return assignment
+
+
+def _fill_empty_splits(assignment, names, durations, order) -> None:
+    """A large group can swallow a small split's whole interval; then move the nearest
+    group (in hash order) from a split that has more than one."""
+    for split in names:
+        while split not in assignment.values():
+            counts = {s: list(assignment.values()).count(s) for s in names}
+            donors = [g for g in order if counts[assignment[g]] > 1]
+            if not donors:
+                return
+            target = names.index(split)
+            group = min(donors, key=lambda g: (abs(names.index(assignment[g]) - target), durations[g]))
+            assignment[group] = split
+
+
+def build_manifest(
+    entries: pd.DataFrame,
+    fractions: dict[str, float],
+    seed: int,
+    n_shards: int,
+    split_groups: list[list[str]] | None = None,
+) -> pd.DataFrame:
+    """Add split and shard to probed entries. ``split_groups`` lists speakers that must
+    share a split; every other speaker is a group of its own."""
+    if entries.empty:
+        raise ManifestError("no usable recordings: every file was rejected or none was found")
+    group_of = {s: s for s in entries["speaker"]}
+    for group in split_groups or []:
+        for speaker in group:
+            group_of[speaker] = group[0]
+    groups = entries["speaker"].map(group_of)
+    durations = entries.groupby(groups)["duration_s"].sum().to_dict()
+    split_of_group = assign_splits(durations, fractions, seed)
+    manifest = entries.copy()
+    manifest["split"] = groups.map(split_of_group)
+    manifest["shard"] = [shard_of(i, n_shards) for i in manifest["id"]]
+    extra = [c for c in manifest.columns if c not in MANIFEST_COLUMNS]
+    return manifest[MANIFEST_COLUMNS + extra].sort_values("id", ignore_index=True)
+
+
+def prepare_manifest(
+    root: str | Path,
+    options: dict,
+    preprocess: dict,
+    fractions: dict[str, float],
+    seed: int,
+    n_shards: int,
+    metadata: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scan a corpus folder and build its manifest. ``metadata`` (keyed by ``id``) adds
+    columns such as the demo corpus's text and voice. Returns manifest and rejections."""
+    entries, rejected = scan_folder(
+        root,
+        options.get("extensions", ("wav", "flac", "ogg")),
+        options.get("speaker_regex"),
+        preprocess.get("min_duration_s", 0.0),
+        preprocess.get("max_duration_s"),
+    )
+    if entries.empty:
+        found = "no recording was found" if rejected.empty else f"all {len(rejected)} recordings were rejected"
+        raise ManifestError(f"no usable recordings under {root}: {found}")
+    manifest = build_manifest(entries, fractions, seed, n_shards, options.get("split_groups"))
+    if metadata is not None:
+        extra = metadata.drop(columns=[c for c in metadata.columns if c in manifest.columns and c != "id"])
+        manifest = manifest.merge(extra, on="id", how="left")
+    return manifest, rejected
+
+
+def split_summary(manifest: pd.DataFrame) -> pd.DataFrame:
+    """Speakers, utterances and minutes per split."""
+    summary = manifest.groupby("split").agg(
+        speakers=("speaker", "nunique"), utterances=("id", "size"), minutes=("duration_s", lambda d: d.sum() / 60)
+    )
+    summary = summary.reindex([s for s in SPLITS if s in summary.index]).reset_index()
+    summary["share"] = summary["minutes"] / summary["minutes"].sum()
+    return summary.round({"minutes": 2, "share": 3})
