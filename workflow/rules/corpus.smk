@@ -11,6 +11,8 @@ rule synthesize_demo:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/audio.yaml"
     log:
         log_file("synthesize_demo"),
     benchmark:
@@ -38,6 +40,8 @@ rule manifest:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../../envs/audio.yaml"
     log:
         log_file("manifest"),
     script:

@@ -14,6 +14,8 @@ rule noise_bank:
     resources:
         mem_mb=4000,
         runtime=20,
+    conda:
+        "../../envs/audio.yaml"
     log:
         log_file("noise_bank"),
     benchmark:
@@ -41,6 +43,8 @@ rule corrupt:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../../envs/audio.yaml"
     log:
         log_file("corrupt/{task}/{shard}"),
     benchmark:

@@ -12,6 +12,8 @@ rule resample:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../../envs/audio.yaml"
     log:
         log_file("resample/{shard}"),
     benchmark:
@@ -33,6 +35,8 @@ rule audio_summary:
     resources:
         mem_mb=1000,
         runtime=10,
+    conda:
+        "../../envs/audio.yaml"
     log:
         log_file("audio_summary"),
     script:
@@ -53,6 +57,8 @@ rule stft:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../../envs/audio.yaml"
     log:
         log_file("stft/{shard}"),
     benchmark:

@@ -42,8 +42,8 @@ def schema_problems(config: dict, schema: dict) -> list[str]:
                 hint = difflib.get_close_matches(str(name), known, n=1)
                 suggestion = f"; did you mean {_key(where + hint)!r}?" if hint else (f"; known keys: {', '.join(known)}" if known else "")
                 problems.append(f"config key {_key(where + [name])!r} is not a known setting{suggestion}")
-        elif error.validator == "propertyNames":
-            problems.append(f"config key {_key(where + [error.instance])!r}: {error.message}")
+        elif "propertyNames" in error.relative_schema_path:
+            problems.append(f"config key {_key(where + [error.instance])!r}: the name {error.message}")
         else:
             problems.append(f"config key {_key(where)!r}: {error.message}")
     return problems

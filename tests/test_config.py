@@ -1,0 +1,97 @@
+import copy
+
+import pytest
+import yaml
+
+from conftest import REPO, run_snakemake
+from specrestore.config import ConfigError, check_config, load_schema, schema_problems
+
+SCHEMA = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def default_config():
+    with open(REPO / "config.yaml") as handle:
+        return yaml.safe_load(handle)
+
+
+def filled(config):
+    """The config as snakemake sees it after validate(): defaults filled in."""
+    from snakemake.utils import validate
+
+    config = copy.deepcopy(config)
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
+    return config
+
+
+def test_default_config_is_valid():
+    config = default_config()
+    assert schema_problems(config, SCHEMA) == []
+    check_config(filled(config))
+
+
+def test_an_empty_config_gets_every_default():
+    config = filled({})
+    assert config["corpus"] == "demo" and config["stft"] == {
+        "n_fft": 512, "hop": 128, "window": "hann", "magnitude_dtype": "float32"
+    }  # fmt: skip
+    assert set(config["tasks"]) == {"gap", "packetloss", "bandhole", "noise"}
+    assert config["tasks"]["gap"]["gap"]["length_ms"] == [20, 100]
+    check_config(config)
+
+
+def test_task_parameters_get_defaults():
+    config = filled({"tasks": {"mix": {"noise": {"snr_db": [5]}, "gap": {"count": 2}}}})
+    assert config["tasks"]["mix"]["noise"] == {"snr_db": [5], "kinds": None}
+    assert config["tasks"]["mix"]["gap"]["margin_ms"] == 100
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"stft": {"n_fft": "big"}}, "config key 'stft.n_fft': 'big' is not of type 'integer'"),
+        ({"stft": {"hopp": 128}}, "config key 'stft.hopp' is not a known setting; did you mean 'stft.hop'?"),
+        ({"shards": 0}, "config key 'shards': 0 is less than the minimum of 1"),
+        ({"sample_rate": 12345}, "config key 'sample_rate': 12345 is not one of"),
+        ({"tasks": {"gap": {"gap": {"length_ms": [20]}}}}, "config key 'tasks.gap.gap.length_ms'"),
+        ({"tasks": {"noise": {"noise": {"snr_db": [100]}}}}, "config key 'tasks.noise.noise.snr_db.0': 100 is greater"),
+        ({"tasks": {"x": {"reverb": {}}}}, "config key 'tasks.x.reverb' is not a known setting"),
+        ({"tasks": {"Bad-Name": {"gap": {}}}}, "config key 'tasks.Bad-Name'"),
+        ({"colour": "red"}, "config key 'colour' is not a known setting"),
+        ({"corpora": {"demo": {"speakers": 1000}}}, "config key 'corpora.demo.speakers': 1000 is greater than the maximum"),
+    ],
+)
+def test_schema_names_the_key(change, message):
+    problems = schema_problems({**default_config(), **change}, SCHEMA)
+    assert any(message in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"splits": {"train": 0.5, "valid": 0.1, "test": 0.1}}, "'splits': fractions must sum to 1"),
+        ({"splits": {"train": 0.9, "valid": 0.1, "test": 0.0}}, "'splits.test': must be above 0"),
+        ({"stft": {"n_fft": 256, "hop": 512}}, "'stft.hop': 512 is larger than stft.n_fft"),
+        ({"tasks": {"gap": {"gap": {"length_ms": [100, 20]}}}}, "'tasks.gap.gap.length_ms': [low, high] expected"),
+        ({"tasks": {"p": {"packetloss": {"loss_rate": 0.7, "mean_burst_packets": 1}}}}, "'tasks.p.packetloss': a loss rate"),
+        ({"corpus": "folder"}, "'corpora.folder.path': required when corpus is 'folder'"),
+        ({"corpus": "folder", "corpora": {"folder": {"path": "/no/such/dir"}}}, "/no/such/dir is not a directory"),
+        ({"noise_sources": {"synthetic": {"kinds": ["white"]}}, "tasks": {"n": {"noise": {"kinds": ["hum"]}}}},
+         "'tasks.n.noise.kinds': ['hum'] not in noise_sources.synthetic.kinds"),
+    ],
+)  # fmt: skip
+def test_rules_across_keys_name_the_key(change, message):
+    with pytest.raises(ConfigError) as err:
+        check_config(filled({**default_config(), **change}))
+    assert message in str(err.value)
+
+
+def test_a_bad_config_stops_the_run_before_any_job(tmp_path):
+    config = default_config()
+    config["stft"]["hopp"] = 64
+    config["shards"] = -1
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = run_snakemake(tmp_path)
+    assert result.returncode != 0
+    assert "config key 'stft.hopp' is not a known setting" in result.stderr
+    assert "config key 'shards': -1 is less than the minimum of 1" in result.stderr
+    assert not (tmp_path / "results").exists()

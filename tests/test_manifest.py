@@ -1,0 +1,127 @@
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from specrestore.manifest import (
+    MANIFEST_COLUMNS,
+    ManifestError,
+    assign_splits,
+    build_manifest,
+    prepare_manifest,
+    scan_folder,
+    split_summary,
+)
+from specrestore.seeding import shard_of
+
+FRACTIONS = {"train": 0.8, "valid": 0.1, "test": 0.1}
+
+
+def _write(path, seconds=1.0, rate=16000):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * rate)) / rate
+    sf.write(path, 0.1 * np.sin(2 * np.pi * 200 * t), rate)
+
+
+def test_speaker_from_parent_folder_or_regex(tmp_path):
+    _write(tmp_path / "libri" / "103" / "103-1240-0000.flac")
+    _write(tmp_path / "arctic" / "bdl" / "arctic_a0001.wav")
+    _write(tmp_path / "flat" / "spk7-take2.wav")
+    entries, rejected = scan_folder(tmp_path)
+    assert rejected.empty
+    assert dict(zip(entries["id"], entries["speaker"])) == {
+        "103-1240-0000": "103",  # already starts with its speaker
+        "bdl_arctic_a0001": "bdl",
+        "flat_spk7-take2": "flat",
+    }
+    entries, rejected = scan_folder(tmp_path, speaker_regex=r"(?P<speaker>spk\d+)")
+    assert list(entries["speaker"]) == ["spk7"]
+    assert len(rejected) == 2 and rejected["reason"].str.contains("speaker_regex").all()
+
+
+def test_duplicate_ids_get_a_path_hash(tmp_path):
+    _write(tmp_path / "a" / "s1" / "x.wav")
+    _write(tmp_path / "b" / "s1" / "x.wav")
+    entries, _ = scan_folder(tmp_path)
+    assert entries["id"].is_unique and all(i.startswith("s1_x_") for i in entries["id"])
+
+
+def test_duration_limits(tmp_path):
+    _write(tmp_path / "s" / "short.wav", 0.2)
+    _write(tmp_path / "s" / "long.wav", 3.0)
+    _write(tmp_path / "s" / "fine.wav", 1.0)
+    entries, rejected = scan_folder(tmp_path, min_duration_s=0.5, max_duration_s=2.0)
+    assert list(entries["id"]) == ["s_fine"]
+    assert sorted(r.split(":")[0] for r in rejected["reason"]) == ["too long", "too short"]
+
+
+def _groups(n, rng):
+    return {f"spk{i:03d}": float(rng.uniform(10, 300)) for i in range(n)}
+
+
+def test_splits_are_deterministic_and_follow_the_fractions():
+    groups = _groups(200, np.random.default_rng(0))
+    first = assign_splits(groups, FRACTIONS, seed=5)
+    assert first == assign_splits(dict(reversed(list(groups.items()))), FRACTIONS, seed=5)
+    assert first != assign_splits(groups, FRACTIONS, seed=6)
+    total = sum(groups.values())
+    for split, fraction in FRACTIONS.items():
+        share = sum(d for g, d in groups.items() if first[g] == split) / total
+        assert share == pytest.approx(fraction, abs=0.02)
+
+
+def test_every_split_gets_a_speaker_even_when_one_speaker_dominates():
+    groups = {"huge": 1000.0, "a": 10.0, "b": 12.0, "c": 9.0}
+    for seed in range(20):
+        assert set(assign_splits(groups, FRACTIONS, seed).values()) == {"train", "valid", "test"}
+
+
+def _entries(speakers, per_speaker=5):
+    rows = []
+    for s in speakers:
+        for i in range(per_speaker):
+            rows.append({"id": f"{s}_{i}", "speaker": s, "path": f"/x/{s}/{i}.wav", "duration_s": 2.0,
+                         "sample_rate": 16000, "channels": 1, "frames": 32000, "format": "WAV", "subtype": "PCM_16"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_manifest_splits_are_speaker_disjoint_and_groups_stay_together():
+    entries = _entries([f"s{i}" for i in range(30)] + ["bdl", "slt"])
+    manifest = build_manifest(entries, FRACTIONS, seed=3, n_shards=4, split_groups=[["bdl", "slt"]])
+    assert list(manifest.columns[: len(MANIFEST_COLUMNS)]) == MANIFEST_COLUMNS
+    assert (manifest.groupby("speaker")["split"].nunique() == 1).all()
+    assert manifest.loc[manifest.speaker == "bdl", "split"].iloc[0] == manifest.loc[manifest.speaker == "slt", "split"].iloc[0]
+    assert set(manifest["split"]) == {"train", "valid", "test"}
+    assert all(manifest["shard"] == [shard_of(i, 4) for i in manifest["id"]])
+    assert set(manifest["shard"]) == {0, 1, 2, 3}
+    summary = split_summary(manifest)
+    assert summary["utterances"].sum() == len(manifest) and summary["share"].sum() == pytest.approx(1, abs=0.01)
+
+
+def test_shards_do_not_move_when_the_corpus_grows():
+    small = build_manifest(_entries(["a", "b", "c"]), FRACTIONS, 1, 8).set_index("id")["shard"]
+    large = build_manifest(_entries(["a", "b", "c", "d", "e"]), FRACTIONS, 1, 8).set_index("id")["shard"]
+    assert (large.loc[small.index] == small).all()
+
+
+def test_nothing_usable_says_so(tmp_path):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "empty.wav").write_bytes(b"")
+    with pytest.raises(ManifestError, match="no usable recordings.*all 1 recordings were rejected"):
+        prepare_manifest(tmp_path, {}, {}, FRACTIONS, 1, 2)
+    with pytest.raises(ManifestError, match="no recording was found"):
+        prepare_manifest(tmp_path / "s" / "..", {"extensions": ["flac"]}, {}, FRACTIONS, 1, 2)
+
+
+def test_realmini_manifest(realmini):
+    manifest, rejected = prepare_manifest(
+        realmini, {"extensions": ["wav", "flac"], "split_groups": [["bdl", "slt"]]}, {"min_duration_s": 0.5},
+        FRACTIONS, 1234, 8,
+    )  # fmt: skip
+    assert rejected.empty
+    assert len(manifest) == 362 and manifest["speaker"].nunique() == 106
+    assert (manifest.groupby("speaker")["split"].nunique() == 1).all()
+    arctic = manifest[manifest.speaker.isin(["bdl", "slt"])]
+    assert arctic["split"].nunique() == 1
+    shares = split_summary(manifest).set_index("split")["share"]
+    assert shares["train"] > 0.6 and shares["test"] > 0.05

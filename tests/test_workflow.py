@@ -1,0 +1,178 @@
+"""The real workflow, run by snakemake on tiny configs in temporary directories."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+
+from conftest import REPO, run_snakemake, write_bad_input_set
+from specrestore import dsp
+from specrestore.store import ArrayFile
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "corpora": {"demo": {"speakers": 6, "sentences_per_speaker": 3}},
+    "shards": 2,
+    "noise_sources": {"synthetic": {"recordings_per_kind": 1, "duration_s": 3}},
+}
+
+
+def tiny_config(**changes):
+    with open(REPO / "config.yaml") as handle:
+        config = yaml.safe_load(handle)
+    for key, value in {**TINY, **changes}.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            for inner, inner_value in value.items():
+                if isinstance(inner_value, dict):
+                    config[key].setdefault(inner, {}).update(inner_value)
+                else:
+                    config[key][inner] = inner_value
+        else:
+            config[key] = value
+    return config
+
+
+def run(workdir, config, *args):
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    return run_snakemake(workdir, *args)
+
+
+def read_archive(path):
+    with ArrayFile(path) as archive:
+        return {key: archive._npz[key] for key in archive._npz.files}
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("demo")
+    result = run(workdir, tiny_config())
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir
+
+
+def test_manifest_and_splits(demo_run):
+    manifest = pd.read_parquet(demo_run / "results/manifest/utterances.parquet")
+    assert len(manifest) == 18 and manifest["id"].is_unique
+    assert set(manifest["split"]) == {"train", "valid", "test"}
+    assert (manifest.groupby("speaker")["split"].nunique() == 1).all()
+    assert {"text", "voice", "accent"} <= set(manifest.columns)
+    assert (manifest["sample_rate"] == 22050).all()
+
+
+def test_audio_is_prepared_at_the_target_rate(demo_run):
+    utterances = pd.read_parquet(demo_run / "results/audio/utterances.parquet")
+    assert len(utterances) == 18
+    assert pd.read_csv(demo_run / "results/audio/rejected.csv").empty
+    for shard in ("000", "001"):
+        table = pd.read_parquet(demo_run / f"results/audio/{shard}.parquet")
+        with ArrayFile(demo_run / f"results/audio/{shard}.npz") as audio:
+            assert audio.meta["sample_rate"] == 16000
+            for row in table.itertuples():
+                x = audio.get("audio", row.id)
+                assert len(x) == row.n_samples == pytest.approx(row.duration_s * 16000)
+                assert dsp.active_level_db(x, 16000) == pytest.approx(-26, abs=0.1)
+
+
+def test_stft_cache_covers_every_utterance(demo_run):
+    for shard in ("000", "001"):
+        table = pd.read_parquet(demo_run / f"results/stft/{shard}.parquet")
+        with ArrayFile(demo_run / f"results/stft/{shard}.npz") as cache, ArrayFile(demo_run / f"results/audio/{shard}.npz") as audio:
+            assert sorted(cache.ids("mag")) == sorted(cache.ids("phase")) == sorted(table["id"]) == sorted(audio.ids("audio"))
+            assert cache.meta["n_fft"] == 512 and cache.meta["hop"] == 128
+            for row in table.itertuples():
+                assert cache.get("mag", row.id).shape == (257, 1 + row.n_samples // 128) == (257, row.n_frames)
+
+
+def test_every_task_is_corrupted_with_its_masks(demo_run):
+    for shard in ("000", "001"):
+        with ArrayFile(demo_run / f"results/audio/{shard}.npz") as audio:
+            clean = {i: audio.get("audio", i) for i in audio.ids("audio")}
+        for task in ("gap", "packetloss", "bandhole", "noise"):
+            archive = read_archive(demo_run / f"results/corrupt/{task}/{shard}.npz")
+            table = pd.read_parquet(demo_run / f"results/corrupt/{task}/{shard}.parquet").set_index("id")
+            regions = pd.read_parquet(demo_run / f"results/corrupt/{task}/{shard}.regions.parquet")
+            assert sorted(table.index) == sorted(clean)
+            for utt, x in clean.items():
+                y = archive[f"audio/{utt}"]
+                assert y.shape == x.shape and y.dtype == np.float32
+                if task in ("gap", "packetloss"):
+                    mask = archive[f"mask/{utt}"]
+                    assert mask.any() and np.all(y[mask] == 0) and np.array_equal(y[~mask], x[~mask])
+                    assert table.loc[utt, "lost_fraction"] == pytest.approx(mask.mean())
+                    assert (regions.loc[regions.id == utt, "kind"] == task).all()
+                if task == "bandhole":
+                    assert archive[f"tfmask/{utt}"].any(axis=1).mean() == pytest.approx(0.3, abs=0.01)
+                if task == "noise":
+                    assert dsp.snr_db(x, y) == pytest.approx(table.loc[utt, "snr_db"], abs=0.1)
+                    assert table.loc[utt, "noise_id"].startswith(table.loc[utt, "split"] + "-")
+
+
+def test_every_job_logged(demo_run):
+    logs = {p.relative_to(demo_run / "results/logs").as_posix() for p in (demo_run / "results/logs").rglob("*.log")}
+    assert {"synthesize_demo.log", "manifest.log", "audio_summary.log", "noise_bank.log", "resample/000.log",
+            "stft/001.log", "corrupt/noise/001.log"} <= logs  # fmt: skip
+
+
+def test_a_second_run_has_nothing_to_do(demo_run):
+    result = run_snakemake(demo_run, "--dry-run")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_the_same_config_gives_the_same_bytes(demo_run, tmp_path):
+    result = run(tmp_path, tiny_config())
+    assert result.returncode == 0, result.stderr[-3000:]
+    for relative in ["results/corrupt/noise/000.npz", "results/corrupt/bandhole/001.npz", "results/corrupt/packetloss/000.npz",
+                     "results/stft/001.npz"]:  # fmt: skip
+        first, second = read_archive(demo_run / relative), read_archive(tmp_path / relative)
+        assert first.keys() == second.keys()
+        for key in first:
+            assert first[key].tobytes() == second[key].tobytes(), (relative, key)
+    for name in ("manifest/utterances.parquet", "noise/bank.parquet"):
+        first, second = (pd.read_parquet(root / "results" / name).drop(columns="path", errors="ignore") for root in (demo_run, tmp_path))
+        pd.testing.assert_frame_equal(first, second)
+
+
+def _folder_corpus(root, speech, with_good=True):
+    voice, rate = next(iter(speech.values()))
+    expected = write_bad_input_set(root, voice, rate)
+    if with_good:
+        for index, (utt, (x, rate)) in enumerate(speech.items()):
+            for take in range(2):
+                path = root / f"good{index}" / f"{utt}_{take}.flac"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                sf.write(path, np.roll(x, take * 1000), rate)
+    return expected
+
+
+def test_bad_recordings_are_listed_and_the_run_goes_on(tmp_path, speech):
+    expected = _folder_corpus(tmp_path / "corpus", speech)
+    config = tiny_config(corpus="folder", corpora={"folder": {"path": str(tmp_path / "corpus")}},
+                         tasks={"gap": {"gap": {}}})  # fmt: skip
+    result = run(tmp_path / "run", config)
+    assert result.returncode == 0, result.stderr[-5000:]
+    rejected = pd.read_csv(tmp_path / "run/results/audio/rejected.csv")
+    reasons = {path.split("/")[-1]: reason for path, reason in zip(rejected["path"], rejected["reason"])}
+    assert set(reasons) == {name for name, reason in expected.items() if reason}
+    for name, reason in reasons.items():
+        assert expected[name] in reason
+    utterances = pd.read_parquet(tmp_path / "run/results/audio/utterances.parquet")
+    sources = {p.split("/")[-1]: row for p, row in zip(utterances["source_path"], utterances.itertuples())}
+    assert {"stereo44k.wav", "eightbit.wav"} <= set(sources)
+    assert sources["stereo44k.wav"].source_rate == 44100 and sources["stereo44k.wav"].source_channels == 2
+    assert len(utterances) == 2 + 2 * len(speech)
+    assert (tmp_path / "run/results/corrupt/gap/001.npz").exists()
+
+
+def test_nothing_usable_stops_the_run_and_says_so(tmp_path, speech):
+    _folder_corpus(tmp_path / "corpus", speech, with_good=False)
+    for name in ("stereo44k.wav", "eightbit.wav"):
+        next((tmp_path / "corpus").rglob(name)).unlink()
+    config = tiny_config(corpus="folder", corpora={"folder": {"path": str(tmp_path / "corpus")}})
+    result = run(tmp_path / "run", config)
+    assert result.returncode != 0
+    assert "no usable recordings remain: all 4 were rejected" in result.stderr
+    assert not (tmp_path / "run/results/stft").exists()
