@@ -14,25 +14,25 @@ import os
 for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ[variable] = "1"
 
-import argparse  # noqa: E402
-import copy  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import copy
+import sys
+import tempfile
+import time
+from pathlib import Path
 
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
+import pandas as pd
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from specrestore.corruption import NoiseBank, Task, corrupt_shard  # noqa: E402
-from specrestore.dsp import StftParams  # noqa: E402
-from specrestore.features import prepare_shard, stft_shard  # noqa: E402
-from specrestore.manifest import prepare_manifest  # noqa: E402
-from specrestore.noise import build_bank, collect_babble_talkers  # noqa: E402
-from specrestore.store import ArrayFile, write_arrays  # noqa: E402
+from specrestore.corruption import NoiseBank, Task, corrupt_shard
+from specrestore.dsp import StftParams
+from specrestore.features import prepare_shard, stft_shard
+from specrestore.manifest import prepare_manifest
+from specrestore.noise import build_bank, collect_babble_talkers
+from specrestore.store import ArrayFile, write_arrays
 
 TARGET = 200.0
 
@@ -46,7 +46,9 @@ class Clock:
         result = fn()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         audio_s = audio_seconds_fn(result)
-        self.rows.append({"stage": stage, "audio_s": audio_s, "wall_s": wall, "cpu_s": cpu, "x_realtime_per_core": audio_s / cpu})
+        self.rows.append(
+            {"stage": stage, "audio_s": audio_s, "wall_s": wall, "cpu_s": cpu, "x_realtime_per_core": audio_s / cpu}
+        )
         return result
 
 
@@ -76,19 +78,29 @@ def main():
     manifest, _ = clock.measure(
         "manifest (headers)",
         lambda r: r[0]["duration_s"].sum(),
-        lambda: prepare_manifest(args.corpus, {"extensions": ["wav", "flac", "ogg"]}, config["preprocess"],
-                                 config["splits"], config["seed"], args.shards),
-    )  # fmt: skip
+        lambda: prepare_manifest(
+            args.corpus,
+            {"extensions": ["wav", "flac", "ogg"]},
+            config["preprocess"],
+            config["splits"],
+            config["seed"],
+            args.shards,
+        ),
+    )
 
     def resample_all():
         tables = []
         for shard, rows in manifest.groupby("shard"):
             audio, table, _ = prepare_shard(rows, sample_rate, config["preprocess"]["level_dbfs"])
-            write_arrays(work / f"audio-{shard}.npz", {f"audio/{k}": v for k, v in audio.items()}, {"sample_rate": sample_rate})
+            write_arrays(
+                work / f"audio-{shard}.npz", {f"audio/{k}": v for k, v in audio.items()}, {"sample_rate": sample_rate}
+            )
             tables.append(table)
         return pd.concat(tables, ignore_index=True)
 
-    utterances = clock.measure("resample (decode, mono, resample, level, write)", lambda t: t["duration_s"].sum(), resample_all)
+    utterances = clock.measure(
+        "resample (decode, mono, resample, level, write)", lambda t: t["duration_s"].sum(), resample_all
+    )
 
     def stft_all():
         for shard, table in utterances.groupby("shard"):
@@ -103,8 +115,16 @@ def main():
         options = config["noise_sources"]["synthetic"]
         files = {shard: str(work / f"audio-{shard}.npz") for shard in utterances["shard"].unique()}
         talkers = collect_babble_talkers(utterances, files, config["seed"])
-        recordings = build_bank(["train", "valid", "test"], options["kinds"], options["recordings_per_kind"], options["duration_s"],
-                                sample_rate, config["seed"], talkers, tuple(options["babble_talkers"]))  # fmt: skip
+        recordings = build_bank(
+            ["train", "valid", "test"],
+            options["kinds"],
+            options["recordings_per_kind"],
+            options["duration_s"],
+            sample_rate,
+            config["seed"],
+            talkers,
+            tuple(options["babble_talkers"]),
+        )
         table = pd.DataFrame([{"id": r.id, "kind": r.kind, "split": r.split} for r in recordings])
         return NoiseBank({r.id: r.audio for r in recordings}, table)
 
@@ -113,7 +133,7 @@ def main():
     for name, spec in copy.deepcopy(config["tasks"]).items():
         task = Task.from_config(name, spec)
 
-        def corrupt_all(task=task):
+        def corrupt_all(task=task, name=name):
             for shard, table in utterances.groupby("shard"):
                 with ArrayFile(work / f"audio-{shard}.npz") as audio:
                     arrays, _, _ = corrupt_shard(audio, table, task, params, sample_rate, config["seed"], noise_bank)
@@ -125,8 +145,10 @@ def main():
     report = pd.DataFrame(clock.rows)
     prep = report.iloc[1:3]
     combined = prep["audio_s"].iloc[0] / prep["cpu_s"].sum()
-    print(f"corpus: {args.corpus} ({len(manifest)} files, {manifest['duration_s'].sum() / 60:.1f} min); "
-          f"{sample_rate} Hz, n_fft {stft['n_fft']}, hop {stft['hop']}, {stft['magnitude_dtype']}; one core")  # fmt: skip
+    print(
+        f"corpus: {args.corpus} ({len(manifest)} files, {manifest['duration_s'].sum() / 60:.1f} min); "
+        f"{sample_rate} Hz, n_fft {stft['n_fft']}, hop {stft['hop']}, {stft['magnitude_dtype']}; one core"
+    )
     print(report.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     verdict = "meets" if combined >= TARGET else "MISSES"
     print(f"\nresample + STFT caching: {combined:.0f}x real time per core ({verdict} the {TARGET:.0f}x target)")

@@ -42,8 +42,18 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.C
     """Run the real workflow in ``workdir`` (which holds its config.yaml)."""
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
-               "--cores", "2", *args]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *args,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 

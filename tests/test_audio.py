@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import write_bad_input_set
 from specrestore import audio, dsp
 from specrestore.features import prepare_shard
@@ -20,7 +19,7 @@ def test_each_problem_file_gets_its_reason(bad_folder):
     for name, reason in expected.items():
         path = next(folder.rglob(name))
         if reason is None:
-            data, rate = audio.read_audio(path)
+            data, _ = audio.read_audio(path)
             assert np.all(np.isfinite(data)) and np.any(data)
         else:
             with pytest.raises(audio.AudioError, match=reason) as err:

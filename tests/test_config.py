@@ -2,7 +2,6 @@ import copy
 
 import pytest
 import yaml
-
 from conftest import REPO, run_snakemake
 from specrestore.config import ConfigError, check_config, load_schema, schema_problems
 
@@ -32,8 +31,11 @@ def test_default_config_is_valid():
 def test_an_empty_config_gets_every_default():
     config = filled({})
     assert config["corpus"] == "demo" and config["stft"] == {
-        "n_fft": 512, "hop": 128, "window": "hann", "magnitude_dtype": "float32"
-    }  # fmt: skip
+        "n_fft": 512,
+        "hop": 128,
+        "window": "hann",
+        "magnitude_dtype": "float32",
+    }
     assert set(config["tasks"]) == {"gap", "packetloss", "bandhole", "noise"}
     assert config["tasks"]["gap"]["gap"]["length_ms"] == [20, 100]
     check_config(config)
@@ -57,7 +59,10 @@ def test_task_parameters_get_defaults():
         ({"tasks": {"x": {"reverb": {}}}}, "config key 'tasks.x.reverb' is not a known setting"),
         ({"tasks": {"Bad-Name": {"gap": {}}}}, "config key 'tasks.Bad-Name'"),
         ({"colour": "red"}, "config key 'colour' is not a known setting"),
-        ({"corpora": {"demo": {"speakers": 1000}}}, "config key 'corpora.demo.speakers': 1000 is greater than the maximum"),
+        (
+            {"corpora": {"demo": {"speakers": 1000}}},
+            "config key 'corpora.demo.speakers': 1000 is greater than the maximum",
+        ),
     ],
 )
 def test_schema_names_the_key(change, message):
@@ -72,13 +77,18 @@ def test_schema_names_the_key(change, message):
         ({"splits": {"train": 0.9, "valid": 0.1, "test": 0.0}}, "'splits.test': must be above 0"),
         ({"stft": {"n_fft": 256, "hop": 512}}, "'stft.hop': 512 is larger than stft.n_fft"),
         ({"tasks": {"gap": {"gap": {"length_ms": [100, 20]}}}}, "'tasks.gap.gap.length_ms': [low, high] expected"),
-        ({"tasks": {"p": {"packetloss": {"loss_rate": 0.7, "mean_burst_packets": 1}}}}, "'tasks.p.packetloss': a loss rate"),
+        (
+            {"tasks": {"p": {"packetloss": {"loss_rate": 0.7, "mean_burst_packets": 1}}}},
+            "'tasks.p.packetloss': a loss rate",
+        ),
         ({"corpus": "folder"}, "'corpora.folder.path': required when corpus is 'folder'"),
         ({"corpus": "folder", "corpora": {"folder": {"path": "/no/such/dir"}}}, "/no/such/dir is not a directory"),
-        ({"noise_sources": {"synthetic": {"kinds": ["white"]}}, "tasks": {"n": {"noise": {"kinds": ["hum"]}}}},
-         "'tasks.n.noise.kinds': ['hum'] not in noise_sources.synthetic.kinds"),
+        (
+            {"noise_sources": {"synthetic": {"kinds": ["white"]}}, "tasks": {"n": {"noise": {"kinds": ["hum"]}}}},
+            "'tasks.n.noise.kinds': ['hum'] not in noise_sources.synthetic.kinds",
+        ),
     ],
-)  # fmt: skip
+)
 def test_rules_across_keys_name_the_key(change, message):
     with pytest.raises(ConfigError) as err:
         check_config(filled({**default_config(), **change}))

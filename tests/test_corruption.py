@@ -1,7 +1,8 @@
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
-
 from specrestore import corruption as C
 from specrestore import dsp
 from specrestore.noise import build_bank
@@ -14,7 +15,9 @@ STFT = dsp.StftParams(512, 128)
 @pytest.fixture(scope="module")
 def bank(speech_16k):
     talkers = {"train": {"a": speech_16k[:3]}, "test": {"b": speech_16k[3:]}}
-    recordings = build_bank(["train", "test"], ["white", "pink", "brown", "hum", "bursts", "babble"], 2, 4.0, SR, 1, talkers)
+    recordings = build_bank(
+        ["train", "test"], ["white", "pink", "brown", "hum", "bursts", "babble"], 2, 4.0, SR, 1, talkers
+    )
     table = pd.DataFrame([{"id": r.id, "kind": r.kind, "split": r.split} for r in recordings])
     return C.NoiseBank({r.id: r.audio for r in recordings}, table)
 
@@ -45,7 +48,7 @@ def test_gaps_are_zeroed_non_overlapping_and_away_from_the_ends(speech_16k):
         assert np.all(result.audio[result.sample_mask] == 0)
         assert np.array_equal(result.audio[~result.sample_mask], x[~result.sample_mask])
         assert spans[0][0] >= 0.1 * SR and spans[-1][1] <= len(x) - 0.1 * SR
-        assert all(b[0] - a[1] >= 0.05 * SR for a, b in zip(spans, spans[1:]))
+        assert all(b[0] - a[1] >= 0.05 * SR for a, b in itertools.pairwise(spans))
         lengths += [(e - s) / SR * 1000 for s, e in spans]
         lost += result.sample_mask.sum()
         total += len(x)

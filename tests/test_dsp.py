@@ -1,7 +1,6 @@
 import librosa
 import numpy as np
 import pytest
-
 from specrestore import dsp
 
 PARAMS = [
@@ -17,7 +16,9 @@ PARAMS = [
 def test_stft_matches_librosa(params):
     x = np.random.default_rng(0).standard_normal(16000 + 37).astype(np.float32)
     ours = dsp.stft(x, params)
-    theirs = librosa.stft(x, n_fft=params.n_fft, hop_length=params.hop, window=params.window, center=True, pad_mode="constant")
+    theirs = librosa.stft(
+        x, n_fft=params.n_fft, hop_length=params.hop, window=params.window, center=True, pad_mode="constant"
+    )
     assert ours.shape == theirs.shape == (params.n_freq, params.n_frames(len(x)))
     np.testing.assert_allclose(ours, theirs, atol=1e-4 * np.abs(theirs).max())
 
@@ -67,7 +68,7 @@ def test_active_level_ignores_pauses(speech_16k):
 
 
 def test_normalise_level_reaches_target_without_clipping(speech_16k):
-    y, gain = dsp.normalise_level(speech_16k[0] * 0.01, 16000, -26.0)
+    y, _ = dsp.normalise_level(speech_16k[0] * 0.01, 16000, -26.0)
     assert dsp.active_level_db(y, 16000) == pytest.approx(-26.0, abs=0.01)
     loud, _ = dsp.normalise_level(speech_16k[0], 16000, -3.0)
     assert np.max(np.abs(loud)) <= 0.99 + 1e-6

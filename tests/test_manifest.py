@@ -2,7 +2,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-
 from specrestore.manifest import (
     MANIFEST_COLUMNS,
     ManifestError,
@@ -80,8 +79,19 @@ def _entries(speakers, per_speaker=5):
     rows = []
     for s in speakers:
         for i in range(per_speaker):
-            rows.append({"id": f"{s}_{i}", "speaker": s, "path": f"/x/{s}/{i}.wav", "duration_s": 2.0,
-                         "sample_rate": 16000, "channels": 1, "frames": 32000, "format": "WAV", "subtype": "PCM_16"})  # fmt: skip
+            rows.append(
+                {
+                    "id": f"{s}_{i}",
+                    "speaker": s,
+                    "path": f"/x/{s}/{i}.wav",
+                    "duration_s": 2.0,
+                    "sample_rate": 16000,
+                    "channels": 1,
+                    "frames": 32000,
+                    "format": "WAV",
+                    "subtype": "PCM_16",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -90,7 +100,10 @@ def test_manifest_splits_are_speaker_disjoint_and_groups_stay_together():
     manifest = build_manifest(entries, FRACTIONS, seed=3, n_shards=4, split_groups=[["bdl", "slt"]])
     assert list(manifest.columns[: len(MANIFEST_COLUMNS)]) == MANIFEST_COLUMNS
     assert (manifest.groupby("speaker")["split"].nunique() == 1).all()
-    assert manifest.loc[manifest.speaker == "bdl", "split"].iloc[0] == manifest.loc[manifest.speaker == "slt", "split"].iloc[0]
+    assert (
+        manifest.loc[manifest.speaker == "bdl", "split"].iloc[0]
+        == manifest.loc[manifest.speaker == "slt", "split"].iloc[0]
+    )
     assert set(manifest["split"]) == {"train", "valid", "test"}
     assert all(manifest["shard"] == [shard_of(i, 4) for i in manifest["id"]])
     assert set(manifest["shard"]) == {0, 1, 2, 3}
@@ -107,7 +120,7 @@ def test_shards_do_not_move_when_the_corpus_grows():
 def test_nothing_usable_says_so(tmp_path):
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "empty.wav").write_bytes(b"")
-    with pytest.raises(ManifestError, match="no usable recordings.*all 1 recordings were rejected"):
+    with pytest.raises(ManifestError, match=r"no usable recordings.*all 1 recordings were rejected"):
         prepare_manifest(tmp_path, {}, {}, FRACTIONS, 1, 2)
     with pytest.raises(ManifestError, match="no recording was found"):
         prepare_manifest(tmp_path / "s" / "..", {"extensions": ["flac"]}, {}, FRACTIONS, 1, 2)
@@ -115,9 +128,13 @@ def test_nothing_usable_says_so(tmp_path):
 
 def test_realmini_manifest(realmini):
     manifest, rejected = prepare_manifest(
-        realmini, {"extensions": ["wav", "flac"], "split_groups": [["bdl", "slt"]]}, {"min_duration_s": 0.5},
-        FRACTIONS, 1234, 8,
-    )  # fmt: skip
+        realmini,
+        {"extensions": ["wav", "flac"], "split_groups": [["bdl", "slt"]]},
+        {"min_duration_s": 0.5},
+        FRACTIONS,
+        1234,
+        8,
+    )
     assert rejected.empty
     assert len(manifest) == 362 and manifest["speaker"].nunique() == 106
     assert (manifest.groupby("speaker")["split"].nunique() == 1).all()

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-
 from specrestore import dsp, noise
 
 SR = 16000

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
-
 from conftest import REPO, run_snakemake, write_bad_input_set
 from specrestore import dsp
 from specrestore.store import ArrayFile
@@ -79,8 +78,16 @@ def test_audio_is_prepared_at_the_target_rate(demo_run):
 def test_stft_cache_covers_every_utterance(demo_run):
     for shard in ("000", "001"):
         table = pd.read_parquet(demo_run / f"results/stft/{shard}.parquet")
-        with ArrayFile(demo_run / f"results/stft/{shard}.npz") as cache, ArrayFile(demo_run / f"results/audio/{shard}.npz") as audio:
-            assert sorted(cache.ids("mag")) == sorted(cache.ids("phase")) == sorted(table["id"]) == sorted(audio.ids("audio"))
+        with (
+            ArrayFile(demo_run / f"results/stft/{shard}.npz") as cache,
+            ArrayFile(demo_run / f"results/audio/{shard}.npz") as audio,
+        ):
+            assert (
+                sorted(cache.ids("mag"))
+                == sorted(cache.ids("phase"))
+                == sorted(table["id"])
+                == sorted(audio.ids("audio"))
+            )
             assert cache.meta["n_fft"] == 512 and cache.meta["hop"] == 128
             for row in table.itertuples():
                 assert cache.get("mag", row.id).shape == (257, 1 + row.n_samples // 128) == (257, row.n_frames)
@@ -112,8 +119,15 @@ def test_every_task_is_corrupted_with_its_masks(demo_run):
 
 def test_every_job_logged(demo_run):
     logs = {p.relative_to(demo_run / "results/logs").as_posix() for p in (demo_run / "results/logs").rglob("*.log")}
-    assert {"synthesize_demo.log", "manifest.log", "audio_summary.log", "noise_bank.log", "resample/000.log",
-            "stft/001.log", "corrupt/noise/001.log"} <= logs  # fmt: skip
+    assert {
+        "synthesize_demo.log",
+        "manifest.log",
+        "audio_summary.log",
+        "noise_bank.log",
+        "resample/000.log",
+        "stft/001.log",
+        "corrupt/noise/001.log",
+    } <= logs
 
 
 def test_a_second_run_has_nothing_to_do(demo_run):
@@ -125,14 +139,21 @@ def test_a_second_run_has_nothing_to_do(demo_run):
 def test_the_same_config_gives_the_same_bytes(demo_run, tmp_path):
     result = run(tmp_path, tiny_config())
     assert result.returncode == 0, result.stderr[-3000:]
-    for relative in ["results/corrupt/noise/000.npz", "results/corrupt/bandhole/001.npz", "results/corrupt/packetloss/000.npz",
-                     "results/stft/001.npz"]:  # fmt: skip
+    for relative in [
+        "results/corrupt/noise/000.npz",
+        "results/corrupt/bandhole/001.npz",
+        "results/corrupt/packetloss/000.npz",
+        "results/stft/001.npz",
+    ]:
         first, second = read_archive(demo_run / relative), read_archive(tmp_path / relative)
         assert first.keys() == second.keys()
         for key in first:
             assert first[key].tobytes() == second[key].tobytes(), (relative, key)
     for name in ("manifest/utterances.parquet", "noise/bank.parquet"):
-        first, second = (pd.read_parquet(root / "results" / name).drop(columns="path", errors="ignore") for root in (demo_run, tmp_path))
+        first, second = (
+            pd.read_parquet(root / "results" / name).drop(columns="path", errors="ignore")
+            for root in (demo_run, tmp_path)
+        )
         pd.testing.assert_frame_equal(first, second)
 
 
@@ -150,8 +171,9 @@ def _folder_corpus(root, speech, with_good=True):
 
 def test_bad_recordings_are_listed_and_the_run_goes_on(tmp_path, speech):
     expected = _folder_corpus(tmp_path / "corpus", speech)
-    config = tiny_config(corpus="folder", corpora={"folder": {"path": str(tmp_path / "corpus")}},
-                         tasks={"gap": {"gap": {}}})  # fmt: skip
+    config = tiny_config(
+        corpus="folder", corpora={"folder": {"path": str(tmp_path / "corpus")}}, tasks={"gap": {"gap": {}}}
+    )
     result = run(tmp_path / "run", config)
     assert result.returncode == 0, result.stderr[-5000:]
     rejected = pd.read_csv(tmp_path / "run/results/audio/rejected.csv")

@@ -7,7 +7,8 @@ import pandas as pd
 tables = [pd.read_parquet(p) for p in snakemake.input.tables]
 utterances = pd.concat(tables, ignore_index=True).sort_values("id", ignore_index=True)
 rejected = pd.concat(
-    [pd.read_csv(snakemake.input.manifest_rejected, dtype=str)] + [pd.read_csv(p, dtype=str) for p in snakemake.input.rejected],
+    [pd.read_csv(snakemake.input.manifest_rejected, dtype=str)]
+    + [pd.read_csv(p, dtype=str) for p in snakemake.input.rejected],
     ignore_index=True,
 ).sort_values("path", ignore_index=True)
 rejected.to_csv(snakemake.output.rejected, index=False)

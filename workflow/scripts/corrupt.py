@@ -3,7 +3,6 @@ from specrestore.joblog import job_log
 log = job_log(snakemake.log[0])
 
 import pandas as pd
-
 from specrestore.corruption import NoiseBank, Task, corrupt_shard
 from specrestore.dsp import StftParams
 from specrestore.store import ArrayFile, write_arrays
@@ -13,11 +12,21 @@ bank = NoiseBank.load(snakemake.input.bank, snakemake.input.bank_table) if task.
 table = pd.read_parquet(snakemake.input.table)
 with ArrayFile(snakemake.input.audio) as audio:
     arrays, utterances, regions = corrupt_shard(
-        audio, table, task, StftParams.from_config(snakemake.params.stft), snakemake.params.sample_rate,
-        snakemake.params.seed, bank,
-    )  # fmt: skip
-meta = {"task": task.name, "corruptions": task.corruptions, "sample_rate": snakemake.params.sample_rate,
-        "spec": snakemake.params.spec, "stft": snakemake.params.stft}  # fmt: skip
+        audio,
+        table,
+        task,
+        StftParams.from_config(snakemake.params.stft),
+        snakemake.params.sample_rate,
+        snakemake.params.seed,
+        bank,
+    )
+meta = {
+    "task": task.name,
+    "corruptions": task.corruptions,
+    "sample_rate": snakemake.params.sample_rate,
+    "spec": snakemake.params.spec,
+    "stft": snakemake.params.stft,
+}
 write_arrays(snakemake.output.audio, arrays, meta)
 utterances.to_parquet(snakemake.output.table, index=False)
 regions.to_parquet(snakemake.output.regions, index=False)

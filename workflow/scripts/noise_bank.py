@@ -3,7 +3,6 @@ from specrestore.joblog import job_log
 log = job_log(snakemake.log[0])
 
 import pandas as pd
-
 from specrestore.manifest import SPLITS
 from specrestore.noise import build_bank, collect_babble_talkers
 from specrestore.store import write_arrays
@@ -26,10 +25,20 @@ bank = build_bank(
     talkers,
     tuple(options["babble_talkers"]),
 )
-write_arrays(snakemake.output.bank, {f"noise/{r.id}": r.audio for r in bank}, {"sample_rate": snakemake.params.sample_rate})
+write_arrays(
+    snakemake.output.bank, {f"noise/{r.id}": r.audio for r in bank}, {"sample_rate": snakemake.params.sample_rate}
+)
 table = pd.DataFrame(
-    [{"id": r.id, "kind": r.kind, "split": r.split, "duration_s": len(r.audio) / snakemake.params.sample_rate,
-      "sources": " ".join(r.sources)} for r in bank]
-)  # fmt: skip
+    [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "split": r.split,
+            "duration_s": len(r.audio) / snakemake.params.sample_rate,
+            "sources": " ".join(r.sources),
+        }
+        for r in bank
+    ]
+)
 table.to_parquet(snakemake.output.table, index=False)
 log.info("noise bank: %d recordings\n%s", len(table), table.groupby(["split", "kind"]).size().to_string())

@@ -3,7 +3,6 @@ from specrestore.joblog import job_log
 log = job_log(snakemake.log[0])
 
 import pandas as pd
-
 from specrestore.features import prepare_shard
 from specrestore.store import write_arrays
 
@@ -12,7 +11,8 @@ manifest = pd.read_parquet(snakemake.input.manifest)
 rows = manifest[manifest["shard"] == shard]
 audio, table, rejected = prepare_shard(rows, snakemake.params.sample_rate, snakemake.params.level_dbfs)
 log.info("shard %03d: %d utterances prepared, %d rejected", shard, len(table), len(rejected))
-write_arrays(snakemake.output.audio, {f"audio/{k}": v for k, v in audio.items()},
-             {"sample_rate": snakemake.params.sample_rate})  # fmt: skip
+write_arrays(
+    snakemake.output.audio, {f"audio/{k}": v for k, v in audio.items()}, {"sample_rate": snakemake.params.sample_rate}
+)
 table.to_parquet(snakemake.output.table, index=False)
 rejected.to_csv(snakemake.output.rejected, index=False)

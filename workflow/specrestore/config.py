@@ -40,7 +40,11 @@ def schema_problems(config: dict, schema: dict) -> list[str]:
             known = list(error.schema.get("properties", {}))
             for name in sorted(set(error.instance) - set(known)):
                 hint = difflib.get_close_matches(str(name), known, n=1)
-                suggestion = f"; did you mean {_key(where + hint)!r}?" if hint else (f"; known keys: {', '.join(known)}" if known else "")
+                suggestion = (
+                    f"; did you mean {_key(where + hint)!r}?"
+                    if hint
+                    else (f"; known keys: {', '.join(known)}" if known else "")
+                )
                 problems.append(f"config key {_key(where + [name])!r} is not a known setting{suggestion}")
         elif "propertyNames" in error.relative_schema_path:
             problems.append(f"config key {_key(where + [error.instance])!r}: the name {error.message}")

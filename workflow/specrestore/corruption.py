@@ -94,7 +94,7 @@ class Task:
         return [kind for kind in ORDER if getattr(self, kind) is not None]
 
     @classmethod
-    def from_config(cls, name: str, spec: dict) -> "Task":
+    def from_config(cls, name: str, spec: dict) -> Task:
         """``spec`` maps corruption kinds to their parameters, as in config.yaml."""
         unknown = set(spec) - set(_PARAMS)
         if unknown:
@@ -229,7 +229,7 @@ class NoiseBank:
         self.table = table.reset_index(drop=True)
 
     @classmethod
-    def load(cls, archive_path, table_path) -> "NoiseBank":
+    def load(cls, archive_path, table_path) -> NoiseBank:
         import pandas as pd
 
         from .store import ArrayFile
@@ -317,7 +317,13 @@ def corrupt(
         for kind, start, end in spans:
             sample_mask[start:end] = True
             result.regions.append(
-                {"kind": kind, "start_s": start / sample_rate, "end_s": end / sample_rate, "f_lo_hz": 0.0, "f_hi_hz": nyquist}
+                {
+                    "kind": kind,
+                    "start_s": start / sample_rate,
+                    "end_s": end / sample_rate,
+                    "f_lo_hz": 0.0,
+                    "f_hi_hz": nyquist,
+                }
             )
         audio = np.where(sample_mask, np.float32(0), audio)
         result.sample_mask = sample_mask

@@ -47,7 +47,7 @@ class StftParams:
         return sample_rate / self.n_fft
 
     @classmethod
-    def from_config(cls, stft_config: dict) -> "StftParams":
+    def from_config(cls, stft_config: dict) -> StftParams:
         return cls(int(stft_config["n_fft"]), int(stft_config["hop"]), stft_config.get("window", "hann"))
 
 
@@ -95,7 +95,6 @@ def istft(spec: np.ndarray, params: StftParams, length: int) -> np.ndarray:
     spec = np.asarray(spec)
     if spec.ndim != 2 or spec.shape[0] != params.n_freq:
         raise ValueError(f"istft expects shape ({params.n_freq}, frames), got {spec.shape}")
-    n_frames = spec.shape[1]
     frames = scipy.fft.irfft(spec.T.astype(np.complex64, copy=False), n=params.n_fft, axis=-1)
     window = window_array(params.window, params.n_fft)
     out = _overlap_add(frames * window, params.hop)

@@ -21,9 +21,17 @@ from .store import ArrayFile
 log = logging.getLogger(__name__)
 
 SHARD_COLUMNS = [
-    "id", "speaker", "split", "shard", "n_samples", "duration_s", "source_path", "source_rate",
-    "source_channels", "gain_db",
-]  # fmt: skip
+    "id",
+    "speaker",
+    "split",
+    "shard",
+    "n_samples",
+    "duration_s",
+    "source_path",
+    "source_rate",
+    "source_channels",
+    "gain_db",
+]
 
 
 def prepare_shard(
@@ -45,7 +53,9 @@ def prepare_shard(
             continue
         except Exception as err:  # one bad recording must not take the shard down
             log.exception("rejected %s: unexpected error", row.path)
-            rejected.append({"path": row.path, "id": row.id, "stage": "resample", "reason": f"conversion failed: {err!r}"})
+            rejected.append(
+                {"path": row.path, "id": row.id, "stage": "resample", "reason": f"conversion failed: {err!r}"}
+            )
             continue
         audio[row.id] = signal
         rows.append(

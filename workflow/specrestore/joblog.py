@@ -14,7 +14,7 @@ def job_log(path: str | Path, name: str = "specrestore") -> logging.Logger:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     terminal = sys.stderr
-    stream = open(path, "w", buffering=1)
+    stream = open(path, "w", buffering=1)  # noqa: SIM115 - stays open for the life of the job
     sys.stderr = stream
     logging.basicConfig(
         level=logging.INFO,

@@ -20,9 +20,18 @@ from .seeding import shard_of, stable_hash
 
 SPLITS = ("train", "valid", "test")
 MANIFEST_COLUMNS = [
-    "id", "speaker", "split", "shard", "path", "duration_s", "sample_rate", "channels",
-    "frames", "format", "subtype",
-]  # fmt: skip
+    "id",
+    "speaker",
+    "split",
+    "shard",
+    "path",
+    "duration_s",
+    "sample_rate",
+    "channels",
+    "frames",
+    "format",
+    "subtype",
+]
 REJECTED_COLUMNS = ["path", "id", "stage", "reason"]
 
 
@@ -64,7 +73,9 @@ def scan_folder(
             continue
         if info.duration_s < min_duration_s:
             rejected.append(
-                _rejection(path, "", "manifest", f"too short: {info.duration_s:.3f} s < min_duration_s {min_duration_s}")
+                _rejection(
+                    path, "", "manifest", f"too short: {info.duration_s:.3f} s < min_duration_s {min_duration_s}"
+                )
             )
             continue
         if max_duration_s is not None and info.duration_s > max_duration_s:
@@ -86,8 +97,21 @@ def scan_folder(
                 "subtype": info.subtype,
             }
         )
-    entries = pd.DataFrame(rows, columns=["speaker", "stem", "relative", "path", "duration_s", "sample_rate",
-                                          "channels", "frames", "format", "subtype"])  # fmt: skip
+    entries = pd.DataFrame(
+        rows,
+        columns=[
+            "speaker",
+            "stem",
+            "relative",
+            "path",
+            "duration_s",
+            "sample_rate",
+            "channels",
+            "frames",
+            "format",
+            "subtype",
+        ],
+    )
     entries.insert(0, "id", _utterance_ids(entries))
     return entries.drop(columns=["stem", "relative"]), pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
 
@@ -115,9 +139,7 @@ def _utterance_ids(entries: pd.DataFrame) -> list[str]:
     ]
 
 
-def assign_splits(
-    group_durations: dict[str, float], fractions: dict[str, float], seed: int
-) -> dict[str, str]:
+def assign_splits(group_durations: dict[str, float], fractions: dict[str, float], seed: int) -> dict[str, str]:
     """Map each group to a split. Groups are ordered by a stable hash of (seed, group)
     and cut at the cumulative duration fractions (a group goes where its midpoint
     falls). Every split with a positive fraction gets at least one group whenever

@@ -40,7 +40,9 @@ def white(n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.standard_normal(n).astype(np.float32)
 
 
-def coloured(n: int, rng: np.random.Generator, exponent: float, sample_rate: int, low_cut_hz: float = 20.0) -> np.ndarray:
+def coloured(
+    n: int, rng: np.random.Generator, exponent: float, sample_rate: int, low_cut_hz: float = 20.0
+) -> np.ndarray:
     """Gaussian noise whose power spectrum falls as 1/f**exponent (1: pink, 2: brown);
     nothing below ``low_cut_hz`` so that brown noise does not wander off as DC drift."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
@@ -93,7 +95,9 @@ def bursts(n: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
     return (carrier * envelope).astype(np.float32)
 
 
-def babble(n: int, rng: np.random.Generator, talkers: dict[str, list[np.ndarray]], n_talkers: int) -> tuple[np.ndarray, list[str]]:
+def babble(
+    n: int, rng: np.random.Generator, talkers: dict[str, list[np.ndarray]], n_talkers: int
+) -> tuple[np.ndarray, list[str]]:
     """Several talkers at once: each chosen speaker's utterances, in random order and
     from a random start, looped to length ``n`` and brought to the same level."""
     names = sorted(talkers)

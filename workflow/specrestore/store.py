@@ -51,4 +51,3 @@ class ArrayFile:
 
     def __exit__(self, *exc):
         self.close()
-
