@@ -97,21 +97,8 @@ def scan_folder(
                 "subtype": info.subtype,
             }
         )
-    entries = pd.DataFrame(
-        rows,
-        columns=[
-            "speaker",
-            "stem",
-            "relative",
-            "path",
-            "duration_s",
-            "sample_rate",
-            "channels",
-            "frames",
-            "format",
-            "subtype",
-        ],
-    )
+    # The header facts (path onwards) keep the manifest's column order.
+    entries = pd.DataFrame(rows, columns=["speaker", "stem", "relative", *MANIFEST_COLUMNS[4:]])
     entries.insert(0, "id", _utterance_ids(entries))
     return entries.drop(columns=["stem", "relative"]), pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
 
