@@ -72,3 +72,12 @@ def test_find_audio_files_is_sorted_and_case_insensitive(tmp_path):
         (tmp_path / name).write_bytes(b"x")
     found = [p.relative_to(tmp_path).as_posix() for p in audio.find_audio_files(tmp_path)]
     assert found == ["a/1.flac", "b/2.WAV", "c/3.ogg"]
+
+
+def test_ogg_and_flac_are_read(tmp_path, speech):
+    voice, rate = next(iter(speech.values()))
+    for name in ("take.ogg", "take.flac"):
+        sf.write(tmp_path / name, voice, rate)
+        info = audio.probe(tmp_path / name)
+        data, read_rate = audio.read_audio(tmp_path / name)
+        assert read_rate == info.sample_rate == rate and abs(len(data) - len(voice)) < rate // 10

@@ -32,7 +32,7 @@ NOISE_TASKS = [t for t, spec in config["tasks"].items() if "noise" in spec]
 
 
 wildcard_constraints:
-    shard=r"\d{3}",
+    shard=r"\d{3,}",
     task="|".join(TASKS),
 
 
