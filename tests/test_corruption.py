@@ -44,7 +44,7 @@ def test_gaps_are_zeroed_non_overlapping_and_away_from_the_ends(speech_16k):
     for i in range(300):
         x = speech_16k[i % len(speech_16k)]
         result = C.corrupt(x, SR, C.Task("gap", gap=params), STFT, 4, f"u{i}", "test")
-        spans = C._runs(result.sample_mask)
+        spans = dsp.true_runs(result.sample_mask)
         assert np.all(result.audio[result.sample_mask] == 0)
         assert np.array_equal(result.audio[~result.sample_mask], x[~result.sample_mask])
         assert spans[0][0] >= 0.1 * SR and spans[-1][1] <= len(x) - 0.1 * SR
@@ -89,7 +89,7 @@ def test_band_holes_cover_the_fraction(speech_16k, fraction):
         covered = result.tf_mask.any(axis=1)
         assert covered.mean() == pytest.approx(fraction, abs=1 / STFT.n_freq)
         assert result.tf_mask.all(axis=1)[covered].all()  # full-length bands
-        holes = C._runs(covered)
+        holes = dsp.true_runs(covered)
         assert 1 <= len(holes) <= 4 and all(e - s >= 4 for s, e in holes)  # 100 Hz = 3.2 bins
         assert {r["kind"] for r in result.regions} == {"bandhole"} and len(result.regions) == len(holes)
     spec = dsp.stft(result.audio, STFT)

@@ -1,4 +1,5 @@
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [LIBRARY_DIR, os.environ
 
 from specrestore.audio import find_audio_files
 from specrestore.config import ConfigError, check_config, load_schema, schema_problems
+from specrestore.corruption import Task
+from specrestore.restoration import system_ids
 from specrestore.seeding import shard_name
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
@@ -29,11 +32,17 @@ R = config["results"]
 SHARDS = [shard_name(i) for i in range(config["shards"])]
 TASKS = list(config["tasks"])
 NOISE_TASKS = [t for t, spec in config["tasks"].items() if "noise" in spec]
+CORRUPTIONS = {t: Task.from_config(t, spec).corruptions for t, spec in config["tasks"].items()}
+SYSTEMS = {
+    t: system_ids(config["evaluation"]["methods"], config["evaluation"]["phase"], CORRUPTIONS[t]) for t in TASKS
+}
+ALL_SYSTEMS = sorted({s for systems in SYSTEMS.values() for s in systems})
 
 
 wildcard_constraints:
-    shard=r"\d{3,}",
+    shard=r"\d\d\d+",
     task="|".join(TASKS),
+    system="|".join(re.escape(s) for s in ALL_SYSTEMS),
 
 
 def log_file(name):
@@ -66,11 +75,21 @@ def noise_bank_files(wildcards):
     return {}
 
 
+def metric_files(wildcards):
+    return [f"{R}/metrics/{wildcards.task}/{s}/{shard}.parquet" for s in SYSTEMS[wildcards.task] for shard in SHARDS]
+
+
+def restored_tables(wildcards):
+    return [f"{R}/restored/{wildcards.task}/{s}/{shard}.parquet" for s in SYSTEMS[wildcards.task] for shard in SHARDS]
+
+
 def all_outputs():
     outputs = [
         f"{R}/manifest/utterances.parquet",
         f"{R}/audio/utterances.parquet",
         *expand(f"{R}/stft/{{shard}}.npz", shard=SHARDS),
-        *expand(f"{R}/corrupt/{{task}}/{{shard}}.npz", task=TASKS, shard=SHARDS),
+        *expand(f"{R}/tables/{{task}}.md", task=TASKS),
+        *expand(f"{R}/figures/{{task}}/examples.png", task=TASKS),
+        f"{R}/tables/summary.md",
     ]
     return outputs

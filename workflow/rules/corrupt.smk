@@ -2,7 +2,7 @@ rule noise_bank:
     """Noise recordings for each split (white, pink, brown, hum, bursts, babble of
     another split's speakers)."""
     input:
-        utterances=rules.audio_summary.output.utterances,
+        utterances=f"{R}/audio/utterances.parquet",
         audio=expand(f"{R}/audio/{{shard}}.npz", shard=SHARDS),
     output:
         bank=f"{R}/noise/bank.npz",
@@ -28,9 +28,9 @@ rule corrupt:
     """One task's corruption of one shard: corrupted audio, masks, regions."""
     input:
         unpack(noise_bank_files),
-        audio=rules.resample.output.audio,
-        table=rules.resample.output.table,
-        summary=rules.audio_summary.output.utterances,
+        audio=f"{R}/audio/{{shard}}.npz",
+        table=f"{R}/audio/{{shard}}.parquet",
+        summary=f"{R}/audio/utterances.parquet",
     output:
         audio=f"{R}/corrupt/{{task}}/{{shard}}.npz",
         table=f"{R}/corrupt/{{task}}/{{shard}}.parquet",

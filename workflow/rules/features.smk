@@ -1,7 +1,7 @@
 rule resample:
     """Decode, mix to mono, resample and level-normalise one shard."""
     input:
-        manifest=rules.manifest.output.manifest,
+        manifest=f"{R}/manifest/utterances.parquet",
     output:
         audio=f"{R}/audio/{{shard}}.npz",
         table=f"{R}/audio/{{shard}}.parquet",
@@ -26,7 +26,7 @@ rule audio_summary:
     """All prepared utterances in one table and every rejected recording in another;
     stops the run if no recording is usable."""
     input:
-        manifest_rejected=rules.manifest.output.rejected,
+        manifest_rejected=f"{R}/manifest/rejected.csv",
         tables=expand(f"{R}/audio/{{shard}}.parquet", shard=SHARDS),
         rejected=expand(f"{R}/audio/{{shard}}.rejected.csv", shard=SHARDS),
     output:
@@ -46,9 +46,9 @@ rule audio_summary:
 rule stft:
     """Magnitude and phase cache of one shard."""
     input:
-        audio=rules.resample.output.audio,
-        table=rules.resample.output.table,
-        summary=rules.audio_summary.output.utterances,
+        audio=f"{R}/audio/{{shard}}.npz",
+        table=f"{R}/audio/{{shard}}.parquet",
+        summary=f"{R}/audio/utterances.parquet",
     output:
         cache=f"{R}/stft/{{shard}}.npz",
         table=f"{R}/stft/{{shard}}.parquet",

@@ -9,7 +9,9 @@ from specrestore.corpora import demo
 
 options = snakemake.params.options
 audio_dir = Path(snakemake.output.audio)
-plan = demo.plan_corpus(options["speakers"], options["sentences_per_speaker"], snakemake.params.seed, audio_dir)
+plan = demo.plan_corpus(
+    options["speakers"], options["sentences_per_speaker"], snakemake.params.seed, audio_dir, options["noise_floor_dbfs"]
+)
 log.info("synthesizing %d sentences for %d speakers", len(plan), options["speakers"])
 demo.synthesize_corpus(plan, audio_dir.parent / "work", workers=snakemake.threads)
 (audio_dir.parent / "work").rmdir()

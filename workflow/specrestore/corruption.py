@@ -157,16 +157,9 @@ def packet_loss_spans(
         lost[i] = bad
         bad = draws[i] >= params.p_bad_to_good if bad else draws[i] < params.p_good_to_bad
     spans = []
-    for start, end in _runs(lost):
+    for start, end in dsp.true_runs(lost):
         spans.append((start * packet, min(n_samples, end * packet)))
     return spans
-
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) index runs where ``flags`` is True."""
-    padded = np.concatenate([[False], flags, [False]])
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
 def band_hole_mask(

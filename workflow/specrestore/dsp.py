@@ -167,3 +167,10 @@ def normalise_level(
     if peak * gain > peak_limit:
         gain = peak_limit / peak
     return (x * gain).astype(np.float32), float(20 * np.log10(gain))
+
+
+def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) index runs where a 1-D boolean array is True."""
+    padded = np.concatenate([[False], np.asarray(flags, dtype=bool), [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..seeding import rng_for
+from ..seeding import rng_for, stable_hash
 from .espeak import SynthesisRequest, synthesize_in_fresh_process
 
 ACCENTS = (
@@ -268,8 +268,12 @@ def make_speakers(n_speakers: int, seed: int) -> list[DemoSpeaker]:
     return speakers
 
 
-def plan_corpus(n_speakers: int, sentences_per_speaker: int, seed: int, out_dir: str | Path) -> list[dict]:
-    """Every utterance of the corpus with its text, voice and target path, in order."""
+def plan_corpus(
+    n_speakers: int, sentences_per_speaker: int, seed: int, out_dir: str | Path, noise_floor_dbfs: float | None = -75.0
+) -> list[dict]:
+    """Every utterance of the corpus with its text, voice and target path, in order.
+    ``noise_floor_dbfs`` adds a seeded white noise floor (None: exact digital silence
+    in pauses, as espeak makes it)."""
     out_dir = Path(out_dir)
     rows = []
     for speaker in make_speakers(n_speakers, seed):
@@ -288,6 +292,8 @@ def plan_corpus(n_speakers: int, sentences_per_speaker: int, seed: int, out_dir:
                     "rate_wpm": int(speaker.rate_wpm * rng.uniform(0.92, 1.08)),
                     "pitch": int(np.clip(speaker.pitch + rng.integers(-3, 4), 0, 100)),
                     "pitch_range": speaker.pitch_range,
+                    "noise_floor_dbfs": noise_floor_dbfs,
+                    "noise_seed": stable_hash(seed, "demo-floor", utt_id) % 2**32,
                     "path": str(out_dir / speaker.id / f"{utt_id}.wav"),
                 }
             )
@@ -302,7 +308,16 @@ def synthesize_corpus(plan: list[dict], work_dir: str | Path, workers: int = 1) 
     by_speaker: dict[str, list[SynthesisRequest]] = {}
     for row in plan:
         by_speaker.setdefault(row["speaker"], []).append(
-            SynthesisRequest(row["path"], row["text"], row["voice"], row["rate_wpm"], row["pitch"], row["pitch_range"])
+            SynthesisRequest(
+                row["path"],
+                row["text"],
+                row["voice"],
+                row["rate_wpm"],
+                row["pitch"],
+                row["pitch_range"],
+                row["noise_floor_dbfs"],
+                row["noise_seed"],
+            )
         )
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = [

@@ -40,6 +40,8 @@ class SynthesisRequest:
     rate_wpm: int  # 80..450 words per minute
     pitch: int  # 0..100, 50 is the voice's normal pitch
     pitch_range: int  # 0..100, 0 is a monotone
+    noise_floor_dbfs: float | None = None  # white noise added after synthesis (RMS, dB re full scale)
+    noise_seed: int = 0
 
 
 class EspeakError(RuntimeError):
@@ -95,6 +97,11 @@ def synthesize_batch(requests: list[SynthesisRequest]) -> int:
     engine = EspeakEngine()
     for request in requests:
         samples = engine.synthesize(request.text, request.voice, request.rate_wpm, request.pitch, request.pitch_range)
+        if request.noise_floor_dbfs is not None:
+            # espeak's pauses are exact digital zeros, which no microphone records and
+            # which make log-spectral metrics and in-gap SNRs degenerate.
+            floor = np.random.default_rng(request.noise_seed).standard_normal(len(samples))
+            samples = samples / 32768.0 + floor * 10 ** (request.noise_floor_dbfs / 20)
         Path(request.path).parent.mkdir(parents=True, exist_ok=True)
         sf.write(request.path, samples, engine.sample_rate, subtype="PCM_16")
     return engine.sample_rate

@@ -1,0 +1,11 @@
+from specrestore.joblog import job_log
+
+log = job_log(snakemake.log[0])
+
+import pandas as pd
+from specrestore.tables import summary_markdown
+
+per_task = {task: pd.read_csv(path) for task, path in zip(snakemake.params.tasks, snakemake.input)}
+labels = {s: label for table in per_task.values() for s, label in zip(table["system"], table["label"])}
+with open(snakemake.output[0], "w") as handle:
+    handle.write(summary_markdown(per_task, labels))

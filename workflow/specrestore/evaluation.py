@@ -1,0 +1,130 @@
+"""The restore and evaluate stages for one shard, and the choice of example utterances.
+
+Restored audio is written as 24-bit FLAC, one file per test utterance, the same length
+as the input, so that it can be listened to; the metrics are computed from exactly
+those files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from . import dsp, metrics
+from .restoration import Utterance, parse_system, restore
+from .seeding import stable_hash
+from .store import ArrayFile
+
+log = logging.getLogger(__name__)
+
+# Columns of the corruption table carried into the metric tables, for analyses by
+# difficulty (SNR, lost fraction, band fraction).
+CORRUPTION_COLUMNS = ("snr_db", "noise_kind", "lost_fraction", "n_dropouts", "band_fraction")
+
+
+def corrupted_utterance(corrupt: ArrayFile, utt_id: str, clean: np.ndarray | None = None) -> Utterance:
+    return Utterance(
+        id=utt_id,
+        corrupted=corrupt.get("audio", utt_id),
+        sample_mask=corrupt.get("mask", utt_id) if corrupt.has("mask", utt_id) else None,
+        tf_mask=corrupt.get("tfmask", utt_id) if corrupt.has("tfmask", utt_id) else None,
+        clean=clean,
+    )
+
+
+def restore_shard(
+    system: str,
+    test_ids: list[str],
+    clean: ArrayFile,
+    corrupt: ArrayFile,
+    sample_rate: int,
+    params: dsp.StftParams,
+    options: dict,
+    out_dir: str | Path,
+) -> pd.DataFrame:
+    """Restore the given utterances of a shard with a classical system and write
+    ``<out_dir>/<id>.flac``. Only the oracle phase is given the clean signal."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _, mode = parse_system(system)
+    rows = []
+    for utt_id in sorted(test_ids):
+        utterance = corrupted_utterance(corrupt, utt_id, clean.get("audio", utt_id) if mode == "oracle" else None)
+        started = time.perf_counter()
+        restored = restore(system, utterance, sample_rate, params, options)
+        seconds = time.perf_counter() - started
+        rows.append(write_restored(out_dir, utt_id, restored, len(utterance.corrupted), sample_rate, seconds))
+    return pd.DataFrame(rows, columns=["id", "n_samples", "peak", "clipped_samples", "seconds"])
+
+
+def write_restored(
+    out_dir: Path, utt_id: str, restored: np.ndarray, length: int, sample_rate: int, seconds: float
+) -> dict:
+    if len(restored) != length:
+        raise ValueError(f"{utt_id}: restored {len(restored)} samples from an input of {length}")
+    if not np.all(np.isfinite(restored)):
+        raise ValueError(f"{utt_id}: restoration produced NaN or infinite samples")
+    clipped = int(np.count_nonzero(np.abs(restored) > 1))
+    if clipped:
+        log.warning("%s: %d samples beyond full scale are clipped in the FLAC", utt_id, clipped)
+    sf.write(out_dir / f"{utt_id}.flac", np.clip(restored, -1, 1), sample_rate, subtype="PCM_24")
+    return {
+        "id": utt_id,
+        "n_samples": length,
+        "peak": float(np.max(np.abs(restored))),
+        "clipped_samples": clipped,
+        "seconds": seconds,
+    }
+
+
+def evaluate_shard(
+    task: str,
+    system: str,
+    restored_dir: str | Path,
+    restored: pd.DataFrame,
+    clean: ArrayFile,
+    corrupt: ArrayFile,
+    corruption_table: pd.DataFrame,
+    corruptions: list[str],
+    sample_rate: int,
+    params: dsp.StftParams,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Every metric the task is scored with, per restored utterance."""
+    chosen = metrics.metrics_for(corruptions)
+    scorer = metrics.NonIntrusive(threads)
+    info = corruption_table.set_index("id")
+    rows = []
+    for utt_id in restored["id"]:
+        reference = clean.get("audio", utt_id)
+        degraded, rate = sf.read(Path(restored_dir) / f"{utt_id}.flac", dtype="float32")
+        if rate != sample_rate:
+            raise ValueError(f"{restored_dir}/{utt_id}.flac: {rate} Hz, expected {sample_rate}")
+        masks = corrupted_utterance(corrupt, utt_id)
+        scores = metrics.evaluate(
+            reference, degraded, sample_rate, params, chosen, masks.sample_mask, masks.tf_mask, utt_id, scorer
+        )
+        extra = {c: info.at[utt_id, c] for c in CORRUPTION_COLUMNS if c in info.columns}
+        rows.append(
+            {
+                "task": task,
+                "system": system,
+                "id": utt_id,
+                "duration_s": len(reference) / sample_rate,
+                **extra,
+                **scores,
+            }
+        )
+    columns = ["task", "system", "id", "duration_s", *[c for c in CORRUPTION_COLUMNS if c in info.columns]]
+    columns += [name for metric in chosen for name in (metric, f"{metric}_missing")]
+    return pd.DataFrame(rows).reindex(columns=columns)
+
+
+def choose_examples(test_ids: list[str], seed: int, count: int) -> list[str]:
+    """A fixed handful of test utterances for figures and listening."""
+    return sorted(test_ids, key=lambda i: stable_hash(seed, "example", i))[:count]

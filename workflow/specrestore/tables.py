@@ -1,0 +1,194 @@
+"""Metric tables: one per task (Markdown, CSV, LaTeX) and a summary across tasks.
+
+Rows are systems, the corrupted input first. For every metric a table gives the mean,
+the standard deviation, n (utterances scored), how many were missing, the 95%
+confidence interval of the mean (Student t) and the change from the corrupted input:
+the mean of the per-utterance differences over the utterances both were scored on,
+with its own 95% interval.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import scipy.stats
+
+from .metrics import HIGHER_IS_BETTER, UNITS
+
+METRIC_NAMES = {
+    "pesq": "PESQ",
+    "stoi": "STOI",
+    "estoi": "ESTOI",
+    "lsd": "LSD",
+    "lsd_seed2": "LSD (seed 2)",
+    "snr": "SNR",
+    "si_sdr": "SI-SDR",
+    "region_snr": "region SNR",
+    "region_lsd": "region LSD",
+    "plcmos": "PLCMOS",
+    "dnsmos_sig": "DNSMOS SIG",
+    "dnsmos_bak": "DNSMOS BAK",
+    "dnsmos_ovrl": "DNSMOS OVRL",
+}
+REFERENCE = "corrupted"
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    n = len(values)
+    if n < 2:
+        return math.nan, math.nan
+    half = scipy.stats.t.ppf(0.975, n - 1) * values.std(ddof=1) / math.sqrt(n)
+    mean = values.mean()
+    return mean - half, mean + half
+
+
+def summarise(scores: pd.DataFrame, metrics: list[str], systems: list[str]) -> pd.DataFrame:
+    """One row per system, ``<metric>_<statistic>`` columns. ``scores`` holds one row
+    per (system, utterance) with the metric columns of :mod:`specrestore.metrics`."""
+    reference = scores[scores["system"] == REFERENCE].set_index("id")
+    rows = []
+    for system in systems:
+        own = scores[scores["system"] == system].set_index("id")
+        row = {"system": system, "utterances": len(own)}
+        for metric in metrics:
+            values = own[metric].to_numpy(dtype=float)
+            present = values[np.isfinite(values)]
+            low, high = _interval(present)
+            row |= {
+                f"{metric}_mean": present.mean() if len(present) else math.nan,
+                f"{metric}_std": present.std(ddof=1) if len(present) > 1 else math.nan,
+                f"{metric}_n": len(present),
+                f"{metric}_missing": len(values) - len(present),
+                f"{metric}_ci_low": low,
+                f"{metric}_ci_high": high,
+            }
+            if system != REFERENCE and not reference.empty:
+                paired = (own[metric] - reference[metric].reindex(own.index)).to_numpy(dtype=float)
+                paired = paired[np.isfinite(paired)]
+                delta_low, delta_high = _interval(paired)
+                row |= {
+                    f"{metric}_delta": paired.mean() if len(paired) else math.nan,
+                    f"{metric}_delta_ci_low": delta_low,
+                    f"{metric}_delta_ci_high": delta_high,
+                }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _number(value: float, digits: int = 2, sign: bool = False) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def _heading(metric: str) -> str:
+    arrow = "↑" if HIGHER_IS_BETTER[metric] else "↓"
+    unit = f" ({UNITS[metric]})" if metric in UNITS else ""
+    return f"{METRIC_NAMES[metric]}{unit} {arrow}"
+
+
+def _missing_reasons(scores: pd.DataFrame, metrics: list[str]) -> list[str]:
+    lines = []
+    for metric in metrics:
+        reasons = scores[f"{metric}_missing"].dropna()
+        if len(reasons):
+            counts = reasons.value_counts()
+            detail = "; ".join(f"{count} × {reason}" for reason, count in counts.items())
+            lines.append(f"- {METRIC_NAMES[metric]}: {len(reasons)} missing ({detail})")
+    return lines
+
+
+def markdown_table(
+    summary: pd.DataFrame,
+    scores: pd.DataFrame,
+    metrics: list[str],
+    labels: dict[str, str],
+    title: str,
+    notes: list[str],
+) -> str:
+    header = "| system | " + " | ".join(_heading(m) for m in metrics) + " |"
+    rule = "|---|" + "---|" * len(metrics)
+    lines = [
+        f"# {title}",
+        "",
+        *notes,
+        "",
+        "Mean ± standard deviation; in brackets, the change from the corrupted input.",
+        "",
+    ]
+    lines += [header, rule]
+    for row in summary.itertuples(index=False):
+        row = row._asdict()
+        cells = []
+        for metric in metrics:
+            cell = f"{_number(row[f'{metric}_mean'])} ± {_number(row[f'{metric}_std'])}"
+            if row["system"] != REFERENCE:
+                cell += f" ({_number(row.get(f'{metric}_delta', math.nan), sign=True)})"
+            cells.append(cell)
+        lines.append(f"| {labels[row['system']]} | " + " | ".join(cells) + " |")
+    lines += ["", "95% confidence interval of the mean, and n scored / missing.", "", header, rule]
+    for row in summary.itertuples(index=False):
+        row = row._asdict()
+        cells = [
+            f"[{_number(row[f'{m}_ci_low'])}, {_number(row[f'{m}_ci_high'])}] n={row[f'{m}_n']}"
+            + (f", {row[f'{m}_missing']} missing" if row[f"{m}_missing"] else "")
+            for m in metrics
+        ]
+        lines.append(f"| {labels[row['system']]} | " + " | ".join(cells) + " |")
+    reasons = _missing_reasons(scores, metrics)
+    if reasons:
+        lines += ["", "Missing values:", *reasons]
+    return "\n".join(lines) + "\n"
+
+
+def _latex_escape(text: str) -> str:
+    for char, replacement in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
+        text = text.replace(char, replacement)
+    return text.replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$").replace("±", r"$\pm$")
+
+
+def latex_table(summary: pd.DataFrame, metrics: list[str], labels: dict[str, str], caption: str) -> str:
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\small",
+        rf"\caption{{{_latex_escape(caption)}}}",
+        r"\begin{tabular}{l" + "c" * len(metrics) + "}",
+        r"\toprule",
+        "System & " + " & ".join(_latex_escape(_heading(m)) for m in metrics) + r" \\",
+        r"\midrule",
+    ]
+    for row in summary.itertuples(index=False):
+        row = row._asdict()
+        cells = [f"{_number(row[f'{m}_mean'])} $\\pm$ {_number(row[f'{m}_std'])}" for m in metrics]
+        lines.append(_latex_escape(labels[row["system"]]) + " & " + " & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def summary_markdown(
+    per_task: dict[str, pd.DataFrame], labels: dict[str, str], metrics=("pesq", "stoi", "lsd", "region_snr")
+) -> str:
+    """Tasks side by side: one row per system, the main metrics of every task."""
+    systems = []
+    for summary in per_task.values():
+        systems += [s for s in summary["system"] if s not in systems]
+    columns = [(task, metric) for task in per_task for metric in metrics]
+    lines = [
+        "# Summary",
+        "",
+        "Mean per task (– where a system does not apply to a task). Per-task tables, with standard "
+        "deviations, confidence intervals and changes from the corrupted input, are beside this file.",
+        "",
+        "| system | " + " | ".join(f"{task}: {_heading(metric)}" for task, metric in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for system in systems:
+        cells = []
+        for task, metric in columns:
+            rows = per_task[task][per_task[task]["system"] == system]
+            cells.append(_number(rows[f"{metric}_mean"].iloc[0]) if len(rows) else "–")
+        lines.append(f"| {labels.get(system, system)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
