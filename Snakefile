@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/corpus.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/corrupt.smk"
+include: "workflow/rules/models.smk"
 include: "workflow/rules/evaluate.smk"
 
 

@@ -15,7 +15,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [LIBRARY_DIR, os.environ
 from specrestore.audio import find_audio_files
 from specrestore.config import ConfigError, check_config, load_schema, schema_problems
 from specrestore.corruption import Task
-from specrestore.restoration import system_ids
+from specrestore.restoration import CLASSICAL_METHODS, MODEL_METHODS, parse_system, system_ids
 from specrestore.seeding import shard_name
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
@@ -33,16 +33,26 @@ SHARDS = [shard_name(i) for i in range(config["shards"])]
 TASKS = list(config["tasks"])
 NOISE_TASKS = [t for t, spec in config["tasks"].items() if "noise" in spec]
 CORRUPTIONS = {t: Task.from_config(t, spec).corruptions for t, spec in config["tasks"].items()}
+MODELS = {t: config["training"]["models"].get(t, []) for t in TASKS}
 SYSTEMS = {
-    t: system_ids(config["evaluation"]["methods"], config["evaluation"]["phase"], CORRUPTIONS[t]) for t in TASKS
+    t: system_ids(config["evaluation"]["methods"] + MODELS[t], config["evaluation"]["phase"], CORRUPTIONS[t])
+    for t in TASKS
 }
 ALL_SYSTEMS = sorted({s for systems in SYSTEMS.values() for s in systems})
+CLASSICAL_SYSTEMS = [s for s in ALL_SYSTEMS if parse_system(s)[0] in CLASSICAL_METHODS]
+MODEL_SYSTEMS = [s for s in ALL_SYSTEMS if parse_system(s)[0] in MODEL_METHODS]
+
+
+def any_of(names):
+    """A wildcard constraint matching exactly these names (never an empty regex)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
 wildcard_constraints:
     shard=r"\d\d\d+",
     task="|".join(TASKS),
-    system="|".join(re.escape(s) for s in ALL_SYSTEMS),
+    system=any_of(ALL_SYSTEMS),
+    model=any_of(MODEL_METHODS),
 
 
 def log_file(name):
@@ -73,6 +83,15 @@ def noise_bank_files(wildcards):
     if wildcards.task in NOISE_TASKS:
         return {"bank": f"{R}/noise/bank.npz", "bank_table": f"{R}/noise/bank.parquet"}
     return {}
+
+
+def model_files(wildcards):
+    """The trained model a model system restores with."""
+    model = parse_system(wildcards.system)[0]
+    return {
+        "model": f"{R}/models/{wildcards.task}/{model}/best.keras",
+        "setup": f"{R}/models/{wildcards.task}/{model}/setup.json",
+    }
 
 
 def metric_files(wildcards):

@@ -1,6 +1,8 @@
 rule restore:
     """Restore the test utterances of one shard with one classical system (a method,
     with its phase where it restores magnitudes); 24-bit FLAC per utterance."""
+    wildcard_constraints:
+        system=any_of(CLASSICAL_SYSTEMS),
     input:
         clean=f"{R}/audio/{{shard}}.npz",
         table=f"{R}/audio/{{shard}}.parquet",

@@ -110,5 +110,25 @@ def check_config(config: dict, workdir: str | Path = ".") -> None:
         hole = spec.get("bandhole")
         if hole is not None and round(hole["fraction"] * (stft["n_fft"] // 2 + 1)) < 1:
             problems.append(f"config key 'tasks.{task}.bandhole.fraction': covers no STFT bin at n_fft {stft['n_fft']}")
+    training = config["training"]
+    for task, chosen in training["models"].items():
+        if task not in config["tasks"]:
+            problems.append(
+                f"config key 'training.models.{task}': no task of that name (tasks: {', '.join(config['tasks'])})"
+            )
+        for name in set(chosen) & {"unet", "pix2pix"}:
+            depth = config["model_options"][name]["depth"]
+            if training["patch_frames"] % 2**depth:
+                problems.append(
+                    f"config key 'training.patch_frames': {training['patch_frames']} is not a multiple of "
+                    f"2**model_options.{name}.depth ({2**depth})"
+                )
+    for name in ("cnn8", "unet"):
+        options = config["model_options"][name]
+        if options["target"] == "residual" and options["normalization"] != "global_scale":
+            problems.append(
+                f"config key 'model_options.{name}.target': residual needs normalization global_scale "
+                "(its bounded output cannot reach an unbounded log-magnitude difference)"
+            )
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))

@@ -16,7 +16,7 @@ import pandas as pd
 import soundfile as sf
 
 from . import dsp, metrics
-from .restoration import Utterance, parse_system, restore
+from .restoration import Utterance, parse_system
 from .seeding import stable_hash
 from .store import ArrayFile
 
@@ -38,17 +38,17 @@ def corrupted_utterance(corrupt: ArrayFile, utt_id: str, clean: np.ndarray | Non
 
 
 def restore_shard(
+    restore_one,
     system: str,
     test_ids: list[str],
     clean: ArrayFile,
     corrupt: ArrayFile,
     sample_rate: int,
-    params: dsp.StftParams,
-    options: dict,
     out_dir: str | Path,
 ) -> pd.DataFrame:
-    """Restore the given utterances of a shard with a classical system and write
-    ``<out_dir>/<id>.flac``. Only the oracle phase is given the clean signal."""
+    """Restore the given utterances of a shard with ``restore_one`` (an
+    :class:`Utterance` to a waveform) and write ``<out_dir>/<id>.flac``. Only an oracle
+    phase system is given the clean signal."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _, mode = parse_system(system)
@@ -56,7 +56,7 @@ def restore_shard(
     for utt_id in sorted(test_ids):
         utterance = corrupted_utterance(corrupt, utt_id, clean.get("audio", utt_id) if mode == "oracle" else None)
         started = time.perf_counter()
-        restored = restore(system, utterance, sample_rate, params, options)
+        restored = restore_one(utterance)
         seconds = time.perf_counter() - started
         rows.append(write_restored(out_dir, utt_id, restored, len(utterance.corrupted), sample_rate, seconds))
     return pd.DataFrame(rows, columns=["id", "n_samples", "peak", "clipped_samples", "seconds"])

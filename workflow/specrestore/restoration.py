@@ -17,12 +17,18 @@ import numpy as np
 from . import baselines, dsp, phase
 
 CLASSICAL_METHODS = ("corrupted", "interp", "lpc", "spectral_gating")
-MAGNITUDE_METHODS = ("interp",)
+MODEL_METHODS = ("cnn8", "unet", "pix2pix", "mfccnet")
+# Methods that restore magnitudes and so need a phase; mfccnet's MFCC inversion makes its own.
+MAGNITUDE_METHODS = ("interp", "cnn8", "unet", "pix2pix")
 METHOD_LABELS = {
     "corrupted": "corrupted input",
     "interp": "log-magnitude interpolation",
     "lpc": "LPC extrapolation",
     "spectral_gating": "spectral gating",
+    "cnn8": "CNN (8 blocks)",
+    "unet": "U-Net",
+    "pix2pix": "Pix2Pix",
+    "mfccnet": "MFCC network",
 }
 
 
@@ -40,9 +46,10 @@ def applies(method: str, corruptions: list[str]) -> bool:
 
 
 def system_ids(methods: list[str], phases: list[str], corruptions: list[str]) -> list[str]:
-    """The systems to run for a task, ``corrupted`` first."""
+    """The systems to run for a task, ``corrupted`` first, classical methods before
+    models, each in the order given."""
     systems = []
-    for method in sorted(methods, key=lambda m: m != "corrupted"):
+    for method in sorted(methods, key=lambda m: (m != "corrupted", m in MODEL_METHODS)):
         if not applies(method, corruptions):
             continue
         if method in MAGNITUDE_METHODS:

@@ -1,0 +1,40 @@
+from specrestore.joblog import job_log
+
+log = job_log(snakemake.log[0])
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import json
+from pathlib import Path
+
+from specrestore.datasets import MfccParams, load_mfcc_frames, load_pairs
+from specrestore.dsp import StftParams
+from specrestore.training import configure_backend, train_mfccnet, train_spectrogram_model
+
+configure_backend(snakemake.threads, snakemake.resources.gpu)
+model = snakemake.wildcards.model
+options, training, seed = snakemake.params.options, snakemake.params.training, snakemake.params.seed
+params = StftParams.from_config(snakemake.params.stft)
+out_dir = Path(snakemake.output.best).parent
+inputs = snakemake.input
+limit = training["max_utterances"]
+if model == "mfccnet":
+    mfcc_params = MfccParams(**{k: options[k] for k in ("n_mfcc", "n_mels", "n_fft", "hop", "lifter", "fmin", "fmax")})
+    splits = [
+        load_mfcc_frames(inputs.clean, inputs.corrupted, inputs.corruption, {split}, snakemake.params.sample_rate, params,
+                         mfcc_params, limit)
+        for split in ("train", "valid")
+    ]  # fmt: skip
+    summary = train_mfccnet(options, training, splits[0], splits[1], out_dir, seed)
+else:
+    train_pairs, valid_pairs = (
+        load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {split}, params, limit)
+        for split in ("train", "valid")
+    )
+    summary = train_spectrogram_model(
+        model, options, training, snakemake.params.corruptions, train_pairs, valid_pairs, out_dir, seed,
+        workers=2,
+    )  # fmt: skip
+log.info("trained %s on %s: %s", model, snakemake.wildcards.task, json.dumps(summary))

@@ -1,0 +1,129 @@
+"""Restoring whole utterances with a trained model.
+
+Spectrogram models see fixed-width patches; a whole utterance is cut into patches
+that overlap by half, and the predictions are overlap-added with a sin² window, which
+sums to one at that overlap and is near zero at patch borders: what a model does at
+the edge of its patch never shows as a seam. The spectrogram is padded by half a patch
+at both ends, so every frame is covered by two patches.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import baselines, dsp
+from .datasets import MfccParams, from_network_units, mfcc_frames, mfcc_to_audio
+from .normalization import Normalization
+from .restoration import Utterance, compose, restore_magnitude
+
+
+def patch_window(frames: int) -> np.ndarray:
+    """sin² over a patch: positive everywhere, sums to one at half-patch hops."""
+    return np.sin(np.pi * (np.arange(frames) + 0.5) / frames) ** 2
+
+
+def predict_overlapped(
+    predict, x: np.ndarray, missing: np.ndarray | None, patch_frames: int, batch_size: int = 8
+) -> np.ndarray:
+    """Apply ``predict`` (a function from a batch of inputs to a batch of outputs, both
+    (batch, freq, patch_frames, 1)) to a whole (freq, frames) spectrogram."""
+    n_freq, n_frames = x.shape
+    hop = patch_frames // 2
+    pad = hop
+    n_patches = max(1, math.ceil((n_frames + 2 * pad - patch_frames) / hop) + 1)
+    total = (n_patches - 1) * hop + patch_frames
+    silence = float(x.min())
+    padded_x = np.full((n_freq, total), silence, np.float32)
+    padded_x[:, pad : pad + n_frames] = x
+    padded_missing = None
+    if missing is not None:
+        padded_missing = np.zeros((n_freq, total), np.float32)
+        padded_missing[:, pad : pad + n_frames] = missing
+    starts = list(range(0, total - patch_frames + 1, hop))
+    window = patch_window(patch_frames).astype(np.float32)
+    output = np.zeros((n_freq, total), np.float32)
+    weight = np.zeros(total, np.float32)
+    for first in range(0, len(starts), batch_size):
+        chunk = starts[first : first + batch_size]
+        inputs = [np.stack([padded_x[:, s : s + patch_frames] for s in chunk])[..., None]]
+        if padded_missing is not None:
+            inputs.append(np.stack([padded_missing[:, s : s + patch_frames] for s in chunk])[..., None])
+        predictions = np.asarray(predict(inputs))[..., 0]
+        for start, prediction in zip(chunk, predictions):
+            output[:, start : start + patch_frames] += prediction * window
+            weight[start : start + patch_frames] += window
+    return (output / weight)[:, pad : pad + n_frames]
+
+
+@dataclass
+class TrainedModel:
+    """A trained model with what restoration needs to use it."""
+
+    model: object
+    setup: dict
+    normalization: Normalization | None
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> TrainedModel:
+        import keras
+
+        from . import models  # noqa: F401 - registers the custom layers for loading
+
+        model_dir = Path(model_dir)
+        setup = json.loads((model_dir / "setup.json").read_text())
+        normalization_path = model_dir / "normalization.json"
+        normalization = Normalization.load(normalization_path) if normalization_path.exists() else None
+        return cls(keras.saving.load_model(model_dir / "best.keras"), setup, normalization)
+
+    def predict(self, inputs):
+        return self.model.predict_on_batch(inputs)
+
+
+def restore_with_model(
+    trained: TrainedModel,
+    mode: str | None,
+    utterance: Utterance,
+    sample_rate: int,
+    params: dsp.StftParams,
+    iterations: int = 32,
+) -> np.ndarray:
+    """Restore one utterance; ``mode`` is the phase for spectrogram models (None for
+    mfccnet, whose inversion makes its own phase)."""
+    if trained.setup["model"] == "mfccnet":
+        return _restore_mfcc(trained, utterance, sample_rate, params)
+    spec = dsp.stft(utterance.corrupted, params)
+    magnitude = np.abs(spec)
+    if utterance.sample_mask is None and utterance.tf_mask is None:
+        missing = np.ones(spec.shape, dtype=bool)  # noise: every bin is corrupted
+    else:
+        missing = baselines.missing_bins(spec.shape[1], params, utterance.sample_mask, utterance.tf_mask)
+    x = trained.normalization.forward(magnitude)
+    prediction = predict_overlapped(
+        trained.predict,
+        x,
+        missing.astype(np.float32) if trained.setup["with_mask"] else None,
+        trained.setup["patch_frames"],
+    )
+    restored = from_network_units(prediction, magnitude, trained.normalization, trained.setup["target"])
+    if trained.setup["keep_known"]:
+        restored = np.where(missing, restored, magnitude)
+    return restore_magnitude(restored, mode, utterance, spec, missing, params, iterations)
+
+
+def _restore_mfcc(trained: TrainedModel, utterance: Utterance, sample_rate: int, params: dsp.StftParams) -> np.ndarray:
+    setup = trained.setup
+    mfcc_params = MfccParams(
+        setup["n_mfcc"], setup["n_mels"], setup["n_fft"], setup["hop"], setup["lifter"], setup["fmin"], setup["fmax"]
+    )
+    frames = mfcc_frames(
+        utterance.corrupted, None, utterance.sample_mask, utterance.tf_mask, sample_rate, params, mfcc_params
+    )
+    prediction = np.asarray(trained.model.predict([frames.x, frames.missing], batch_size=512, verbose=0))
+    coefficients = (prediction * frames.std + frames.mean).T
+    audio = mfcc_to_audio(coefficients, sample_rate, mfcc_params, len(utterance.corrupted))
+    return compose(audio, utterance)
