@@ -27,6 +27,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
+from specrestore.config import task_corruptions
 from specrestore.corruption import NoiseBank, Task, corrupt_shard
 from specrestore.dsp import StftParams
 from specrestore.features import prepare_shard, stft_shard
@@ -130,7 +131,7 @@ def main():
 
     noise_bank = clock.measure("noise bank", lambda b: sum(len(a) for a in b.recordings.values()) / sample_rate, bank)
 
-    for name, spec in copy.deepcopy(config["tasks"]).items():
+    for name, spec in copy.deepcopy(task_corruptions(config)).items():
         task = Task.from_config(name, spec)
 
         def corrupt_all(task=task, name=name):

@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO / "workflow"))
 
 from specrestore import baselines, dsp
 from specrestore.audio import find_audio_files, read_audio
+from specrestore.config import task_corruptions
 from specrestore.corruption import Task, corrupt
 from specrestore.datasets import Pair, PatchDataset, prepare
 from specrestore.training import build_spectrogram_model, configure_backend, model_kind
@@ -44,7 +45,7 @@ def main():
         config = yaml.safe_load(handle)
     params = dsp.StftParams.from_config(config["stft"])
     training = config["training"]
-    task = Task.from_config("gap", config["tasks"]["gap"])
+    task = Task.from_config("gap", task_corruptions(config)["gap"])
     pairs = []
     for index, path in enumerate(find_audio_files(args.corpus)[::5][: args.files]):
         data, rate = read_audio(path)
@@ -64,7 +65,9 @@ def main():
     print(f"{len(pairs)} recordings; patches {params.n_freq} x {training['patch_frames']} frames, batches of {batch}")
     print(f"input pipeline: {input_rate:8.1f} batches/s (one thread, no prefetch)")
     for name in ("unet", "cnn8", "pix2pix"):
-        model = build_spectrogram_model(name, config["model_options"][name], params.n_freq, training["patch_frames"], kind, "clean")
+        model = build_spectrogram_model(
+            name, config["model_options"][name], params.n_freq, training["patch_frames"], kind, "clean"
+        )
         model(tuple(a[:1] for a in inputs))
         if name == "pix2pix":
             model.compile(2e-4, 0.5)

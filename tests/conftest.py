@@ -38,9 +38,11 @@ def speech_16k(speech) -> list[np.ndarray]:
     return [dsp.normalise_level(dsp.resample(x, sr, 16000), 16000, -26)[0] for x, sr in speech.values()]
 
 
-def run_snakemake(workdir: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_snakemake(
+    workdir: Path, *args: str, timeout: int = 1800, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run the real workflow in ``workdir`` (which holds its config.yaml)."""
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     env.pop("PYTHONPATH", None)
     command = [
         sys.executable,

@@ -36,15 +36,15 @@ def test_an_empty_config_gets_every_default():
         "window": "hann",
         "magnitude_dtype": "float32",
     }
-    assert set(config["tasks"]) == {"gap", "packetloss", "bandhole", "noise"}
-    assert config["tasks"]["gap"]["gap"]["length_ms"] == [20, 100]
+    assert [t["name"] for t in config["tasks"]] == ["gap", "packetloss", "bandhole", "noise"]
+    assert config["tasks"][0]["gap"]["length_ms"] == [20, 100] and config["tasks"][0]["models"] == ["unet"]
     check_config(config)
 
 
 def test_task_parameters_get_defaults():
-    config = filled({"tasks": {"mix": {"noise": {"snr_db": [5]}, "gap": {"count": 2}}}})
-    assert config["tasks"]["mix"]["noise"] == {"snr_db": [5], "kinds": None}
-    assert config["tasks"]["mix"]["gap"]["margin_ms"] == 100
+    config = filled({"tasks": [{"name": "mix", "noise": {"snr_db": [5]}, "gap": {"count": 2}}]})
+    assert config["tasks"][0]["noise"] == {"snr_db": [5], "kinds": None}
+    assert config["tasks"][0]["gap"]["margin_ms"] == 100 and config["tasks"][0]["models"] == []
 
 
 @pytest.mark.parametrize(
@@ -54,10 +54,15 @@ def test_task_parameters_get_defaults():
         ({"stft": {"hopp": 128}}, "config key 'stft.hopp' is not a known setting; did you mean 'stft.hop'?"),
         ({"shards": 0}, "config key 'shards': 0 is less than the minimum of 1"),
         ({"sample_rate": 12345}, "config key 'sample_rate': 12345 is not one of"),
-        ({"tasks": {"gap": {"gap": {"length_ms": [20]}}}}, "config key 'tasks.gap.gap.length_ms'"),
-        ({"tasks": {"noise": {"noise": {"snr_db": [100]}}}}, "config key 'tasks.noise.noise.snr_db.0': 100 is greater"),
-        ({"tasks": {"x": {"reverb": {}}}}, "config key 'tasks.x.reverb' is not a known setting"),
-        ({"tasks": {"Bad-Name": {"gap": {}}}}, "config key 'tasks.Bad-Name'"),
+        ({"tasks": [{"name": "gap", "gap": {"length_ms": [20]}}]}, "config key 'tasks.0.gap.length_ms'"),
+        ({"tasks": [{"name": "n", "noise": {"snr_db": [100]}}]}, "config key 'tasks.0.noise.snr_db.0': 100 is greater"),
+        ({"tasks": [{"name": "x", "reverb": {}}]}, "config key 'tasks.0.reverb' is not a known setting"),
+        ({"tasks": [{"name": "Bad-Name", "gap": {}}]}, "config key 'tasks.0.name': 'Bad-Name' does not match"),
+        ({"tasks": [{"gap": {}}]}, "config key 'tasks.0': 'name' is a required property"),
+        (
+            {"tasks": [{"name": "g", "gap": {}, "models": ["resnet"]}]},
+            "config key 'tasks.0.models.0': 'resnet' is not one of",
+        ),
         ({"colour": "red"}, "config key 'colour' is not a known setting"),
         (
             {"corpora": {"demo": {"speakers": 1000}}},
@@ -70,25 +75,32 @@ def test_schema_names_the_key(change, message):
     assert any(message in p for p in problems), problems
 
 
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        ({"splits": {"train": 0.5, "valid": 0.1, "test": 0.1}}, "'splits': fractions must sum to 1"),
-        ({"splits": {"train": 0.9, "valid": 0.1, "test": 0.0}}, "'splits.test': must be above 0"),
-        ({"stft": {"n_fft": 256, "hop": 512}}, "'stft.hop': 512 is larger than stft.n_fft"),
-        ({"tasks": {"gap": {"gap": {"length_ms": [100, 20]}}}}, "'tasks.gap.gap.length_ms': [low, high] expected"),
-        (
-            {"tasks": {"p": {"packetloss": {"loss_rate": 0.7, "mean_burst_packets": 1}}}},
-            "'tasks.p.packetloss': a loss rate",
-        ),
-        ({"corpus": "folder"}, "'corpora.folder.path': required when corpus is 'folder'"),
-        ({"corpus": "folder", "corpora": {"folder": {"path": "/no/such/dir"}}}, "/no/such/dir is not a directory"),
-        (
-            {"noise_sources": {"synthetic": {"kinds": ["white"]}}, "tasks": {"n": {"noise": {"kinds": ["hum"]}}}},
-            "'tasks.n.noise.kinds': ['hum'] not in noise_sources.synthetic.kinds",
-        ),
-    ],
-)
+CROSS_KEY_CASES = [
+    ({"splits": {"train": 0.5, "valid": 0.1, "test": 0.1}}, "'splits': fractions must sum to 1"),
+    ({"splits": {"train": 0.9, "valid": 0.1, "test": 0.0}}, "'splits.test': must be above 0"),
+    ({"stft": {"n_fft": 256, "hop": 512}}, "'stft.hop': 512 is larger than stft.n_fft"),
+    ({"tasks": [{"name": "g", "gap": {"length_ms": [100, 20]}}]}, "'tasks.0.gap.length_ms': [low, high] expected"),
+    (
+        {"tasks": [{"name": "p", "packetloss": {"loss_rate": 0.7, "mean_burst_packets": 1}}]},
+        "'tasks.0.packetloss': a loss",
+    ),
+    ({"tasks": [{"name": "a", "gap": {}}, {"name": "a", "noise": {}}]}, "the name 'a' is used by more than one task"),
+    ({"tasks": [{"name": "empty", "models": ["unet"]}]}, "'tasks.0' (empty): no corruption"),
+    (
+        {"training": {"patch_frames": 36}},
+        "'training.patch_frames': 36 is not a multiple of 2**model_options.unet.depth",
+    ),
+    ({"model_options": {"unet": {"target": "residual"}}}, "'model_options.unet.target': residual needs normalization"),
+    ({"corpus": "folder"}, "'corpora.folder.path': required when corpus is 'folder'"),
+    ({"corpus": "folder", "corpora": {"folder": {"path": "/no/such/dir"}}}, "/no/such/dir is not a directory"),
+    (
+        {"noise_sources": {"synthetic": {"kinds": ["white"]}}, "tasks": [{"name": "n", "noise": {"kinds": ["hum"]}}]},
+        "'tasks.0.noise.kinds': ['hum'] not in noise_sources.synthetic.kinds",
+    ),
+]
+
+
+@pytest.mark.parametrize("change, message", CROSS_KEY_CASES)
 def test_rules_across_keys_name_the_key(change, message):
     with pytest.raises(ConfigError) as err:
         check_config(filled({**default_config(), **change}))

@@ -1,12 +1,8 @@
-import os
+import json
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
+import keras
 import numpy as np
 import pytest
-
-keras = pytest.importorskip("keras")
-
 from specrestore import dsp, models
 from specrestore.datasets import Pair, PatchDataset, from_network_units, prepare, to_network_units
 from specrestore.inference import TrainedModel, patch_window, predict_overlapped, restore_with_model
@@ -28,7 +24,9 @@ def test_cnn8_takes_seed0s_full_spectrogram():
     model = models.build_cnn8(1025, None, with_mask=False, keep_known=False)
     assert model.input_shape == (None, 1025, None, 1) and model.output_shape == (None, 1025, None, 1)
     conv_blocks = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-    assert len(conv_blocks) == 8 and sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers) == 8
+    assert (
+        len(conv_blocks) == 8 and sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers) == 8
+    )
     assert model.predict(np.zeros((1, 1025, 489, 1), "float32"), verbose=0).shape == (1, 1025, 489, 1)
 
 
@@ -50,10 +48,7 @@ def test_patchgan_scores_patches():
 def test_a_few_steps_lower_the_loss(name):
     keras.utils.set_random_seed(1)
     x, missing, y = _batch()
-    if name == "cnn8":
-        model = models.build_cnn8(64, None, filters=8)
-    else:
-        model = models.build_unet(64, 16, depth=2, filters=8)
+    model = models.build_cnn8(64, None, filters=8) if name == "cnn8" else models.build_unet(64, 16, depth=2, filters=8)
     model.compile(keras.optimizers.Adam(3e-3), loss="mae")
     before = model.evaluate((x, missing), y, verbose=0)
     model.fit((x, missing), y, epochs=30, batch_size=4, verbose=0)
@@ -74,8 +69,14 @@ def test_pix2pix_trains_with_both_losses_logged():
 
 def test_save_and_load_give_identical_predictions(tmp_path):
     x, missing, _ = _batch()
-    for model in (models.build_unet(64, 16, depth=2, filters=4), models.build_cnn8(64, None, filters=4), models.build_mfccnet(8, 16, 32)):
-        inputs = (x, missing) if len(model.inputs) == 2 and model.name != "mfccnet" else (x[:, :8, 0, 0], x[:, :16, 1, 0])
+    for model in (
+        models.build_unet(64, 16, depth=2, filters=4),
+        models.build_cnn8(64, None, filters=4),
+        models.build_mfccnet(8, 16, 32),
+    ):
+        inputs = (
+            (x, missing) if len(model.inputs) == 2 and model.name != "mfccnet" else (x[:, :8, 0, 0], x[:, :16, 1, 0])
+        )
         path = tmp_path / f"{model.name}.keras"
         model.save(path)
         again = keras.saving.load_model(path)
@@ -150,7 +151,7 @@ def test_restoration_keeps_the_length(tmp_path, speech_16k):
     model = models.build_unet(params.n_freq, 16, depth=2, filters=4)
     model.save(tmp_path / "best.keras")
     setup = {"model": "unet", "target": "clean", "patch_frames": 16, "with_mask": True, "keep_known": True}
-    (tmp_path / "setup.json").write_text(__import__("json").dumps(setup))
+    (tmp_path / "setup.json").write_text(json.dumps(setup))
     trained = TrainedModel.load(tmp_path)
     utterance = Utterance("u", np.where(mask, 0, x).astype(np.float32), mask, None, x)
     for mode in ("corrupted", "reconstruct", "oracle"):

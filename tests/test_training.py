@@ -5,11 +5,7 @@ import sys
 import time
 
 import pandas as pd
-import pytest
-
 from conftest import REPO
-
-pytest.importorskip("keras")
 
 TRAIN = """
 import os, sys
@@ -33,15 +29,16 @@ print(train_spectrogram_model("unet", options, training, ["gap"], pairs, pairs[:
 """
 
 
-def _run(out_dir, epochs, **kwargs):
+def _command(out_dir, epochs):
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
     env.pop("KERAS_MAX_EPOCHS", None)
-    return subprocess.Popen([sys.executable, "-c", TRAIN, str(out_dir), str(epochs)], env=env, **kwargs)
+    return [sys.executable, "-c", TRAIN, str(out_dir), str(epochs)], env
 
 
 def test_a_killed_training_resumes_where_it_stopped(tmp_path):
     history = tmp_path / "history.csv"
-    first = _run(tmp_path, 60, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command, env = _command(tmp_path, 60)
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while time.time() < deadline and first.poll() is None:
         if history.exists() and len(history.read_text().splitlines()) > 3:  # header and 3 epochs
@@ -53,10 +50,11 @@ def test_a_killed_training_resumes_where_it_stopped(tmp_path):
     done_before = pd.read_csv(history)["epoch"].max() + 1
     assert (tmp_path / "backup").exists() and not (tmp_path / "model.keras").exists()
 
-    second = _run(tmp_path, 6, capture_output=True, text=True)
+    command, env = _command(tmp_path, 6)
+    second = subprocess.run(command, env=env, capture_output=True, text=True)
     assert second.returncode == 0, second.stderr[-3000:]
     epochs = pd.read_csv(history)["epoch"].tolist()
-    assert epochs[: done_before] == list(range(done_before))
+    assert epochs[:done_before] == list(range(done_before))
     resumed = epochs[done_before:]
     # The restart continues after the last epoch saved before the kill, it does not start over.
     assert resumed and resumed[0] >= done_before - 1 and resumed[-1] == 5

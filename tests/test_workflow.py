@@ -15,7 +15,9 @@ TINY = {
     "corpora": {"demo": {"speakers": 6, "sentences_per_speaker": 3}},
     "shards": 2,
     "noise_sources": {"synthetic": {"recordings_per_kind": 1, "duration_s": 3}},
+    "training": {"batch_size": 4, "steps_per_epoch": 2, "validation_batches": 1},
 }
+ONE_EPOCH = {"KERAS_MAX_EPOCHS": "1"}
 
 
 def tiny_config(**changes):
@@ -36,7 +38,7 @@ def tiny_config(**changes):
 def run(workdir, config, *args):
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    return run_snakemake(workdir, *args)
+    return run_snakemake(workdir, *args, env=ONE_EPOCH)
 
 
 def read_archive(path):
@@ -130,16 +132,30 @@ def test_every_job_logged(demo_run):
     } <= logs
 
 
+def test_every_default_model_is_trained_and_has_its_rows(demo_run):
+    config = tiny_config()
+    for entry in config["tasks"]:
+        table = pd.read_csv(demo_run / f"results/tables/{entry['name']}.csv")
+        assert entry["models"]
+        for model in entry["models"]:
+            folder = demo_run / f"results/models/{entry['name']}/{model}"
+            assert (folder / "best.keras").exists() and (folder / "model.keras").exists()
+            assert list(pd.read_csv(folder / "history.csv")["epoch"]) == [0]  # KERAS_MAX_EPOCHS=1
+            assert any(table["system"].str.startswith(model)), (entry["name"], model)
+
+
 def test_tables_have_every_row_and_column(demo_run):
+    from specrestore.config import task_corruptions, task_models
     from specrestore.corruption import Task
     from specrestore.metrics import metrics_for
     from specrestore.restoration import system_ids
 
     config = tiny_config()
     summary = (demo_run / "results/tables/summary.md").read_text()
-    for task, spec in config["tasks"].items():
+    models = task_models(config)
+    for task, spec in task_corruptions(config).items():
         corruptions = Task.from_config(task, spec).corruptions
-        systems = system_ids(config["evaluation"]["methods"], config["evaluation"]["phase"], corruptions)
+        systems = system_ids(config["evaluation"]["methods"] + models[task], config["evaluation"]["phase"], corruptions)
         table = pd.read_csv(demo_run / f"results/tables/{task}.csv")
         assert list(table["system"]) == systems and systems[0] == "corrupted"
         for metric in metrics_for(corruptions):
@@ -220,7 +236,7 @@ def _folder_corpus(root, speech, with_good=True):
 def test_bad_recordings_are_listed_and_the_run_goes_on(tmp_path, speech):
     expected = _folder_corpus(tmp_path / "corpus", speech)
     config = tiny_config(
-        corpus="folder", corpora={"folder": {"path": str(tmp_path / "corpus")}}, tasks={"gap": {"gap": {}}}
+        corpus="folder", corpora={"folder": {"path": str(tmp_path / "corpus")}}, tasks=[{"name": "gap", "gap": {}}]
     )
     result = run(tmp_path / "run", config)
     assert result.returncode == 0, result.stderr[-5000:]

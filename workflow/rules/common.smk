@@ -13,7 +13,7 @@ sys.path.insert(0, LIBRARY_DIR)
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [LIBRARY_DIR, os.environ.get("PYTHONPATH")]))
 
 from specrestore.audio import find_audio_files
-from specrestore.config import ConfigError, check_config, load_schema, schema_problems
+from specrestore.config import ConfigError, check_config, load_schema, schema_problems, task_corruptions, task_models
 from specrestore.corruption import Task
 from specrestore.restoration import CLASSICAL_METHODS, MODEL_METHODS, parse_system, system_ids
 from specrestore.seeding import shard_name
@@ -30,10 +30,11 @@ check_config(config)
 
 R = config["results"]
 SHARDS = [shard_name(i) for i in range(config["shards"])]
-TASKS = list(config["tasks"])
-NOISE_TASKS = [t for t, spec in config["tasks"].items() if "noise" in spec]
-CORRUPTIONS = {t: Task.from_config(t, spec).corruptions for t, spec in config["tasks"].items()}
-MODELS = {t: config["training"]["models"].get(t, []) for t in TASKS}
+TASK_SPECS = task_corruptions(config)
+TASKS = list(TASK_SPECS)
+NOISE_TASKS = [t for t, spec in TASK_SPECS.items() if "noise" in spec]
+CORRUPTIONS = {t: Task.from_config(t, spec).corruptions for t, spec in TASK_SPECS.items()}
+MODELS = task_models(config)
 SYSTEMS = {
     t: system_ids(config["evaluation"]["methods"] + MODELS[t], config["evaluation"]["phase"], CORRUPTIONS[t])
     for t in TASKS

@@ -36,7 +36,7 @@ rule corrupt:
         table=f"{R}/corrupt/{{task}}/{{shard}}.parquet",
         regions=f"{R}/corrupt/{{task}}/{{shard}}.regions.parquet",
     params:
-        spec=lambda wildcards: config["tasks"][wildcards.task],
+        spec=lambda wildcards: TASK_SPECS[wildcards.task],
         stft=config["stft"],
         sample_rate=config["sample_rate"],
         seed=config["seed"],

@@ -67,7 +67,7 @@ rule task_table:
     params:
         systems=lambda wildcards: SYSTEMS[wildcards.task],
         corruptions=lambda wildcards: CORRUPTIONS[wildcards.task],
-        spec=lambda wildcards: config["tasks"][wildcards.task],
+        spec=lambda wildcards: TASK_SPECS[wildcards.task],
         corpus=config["corpus"],
     resources:
         mem_mb=1000,

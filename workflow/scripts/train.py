@@ -22,11 +22,11 @@ inputs = snakemake.input
 limit = training["max_utterances"]
 if model == "mfccnet":
     mfcc_params = MfccParams(**{k: options[k] for k in ("n_mfcc", "n_mels", "n_fft", "hop", "lifter", "fmin", "fmax")})
+    rate = snakemake.params.sample_rate
     splits = [
-        load_mfcc_frames(inputs.clean, inputs.corrupted, inputs.corruption, {split}, snakemake.params.sample_rate, params,
-                         mfcc_params, limit)
+        load_mfcc_frames(inputs.clean, inputs.corrupted, inputs.corruption, {split}, rate, params, mfcc_params, limit)
         for split in ("train", "valid")
-    ]  # fmt: skip
+    ]
     summary = train_mfccnet(options, training, splits[0], splits[1], out_dir, seed)
 else:
     train_pairs, valid_pairs = (

@@ -14,9 +14,21 @@ from pathlib import Path
 
 import yaml
 
+CORRUPTION_KEYS = ("noise", "bandhole", "gap", "packetloss")
+
 
 class ConfigError(Exception):
     pass
+
+
+def task_corruptions(config: dict) -> dict[str, dict]:
+    """Task name -> its corruptions with their parameters, in config order."""
+    return {entry["name"]: {k: v for k, v in entry.items() if k in CORRUPTION_KEYS} for entry in config["tasks"]}
+
+
+def task_models(config: dict) -> dict[str, list[str]]:
+    """Task name -> the models trained for it."""
+    return {entry["name"]: list(entry.get("models", [])) for entry in config["tasks"]}
 
 
 def load_schema(path: str | Path) -> dict:
@@ -56,9 +68,11 @@ def schema_problems(config: dict, schema: dict) -> list[str]:
 def _ordered_pair(config: dict, path: list, problems: list[str]) -> None:
     value = config
     for part in path:
-        if not isinstance(value, dict) or part not in value:
+        in_list = isinstance(value, list) and isinstance(part, int) and part < len(value)
+        if in_list or (isinstance(value, dict) and part in value):
+            value = value[part]
+        else:
             return
-        value = value[part]
     if isinstance(value, list) and len(value) == 2 and value[0] > value[1]:
         problems.append(f"config key {_key(path)!r}: [low, high] expected, got {value}")
 
@@ -89,15 +103,23 @@ def check_config(config: dict, workdir: str | Path = ".") -> None:
             problems.append(f"config key 'corpora.folder.path': {root} is not a directory")
 
     bank_kinds = set(config["noise_sources"]["synthetic"]["kinds"])
-    for task, spec in config["tasks"].items():
+    names = [entry["name"] for entry in config["tasks"]]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(f"config key 'tasks': the name {name!r} is used by more than one task")
+    for index, entry in enumerate(config["tasks"]):
+        task, spec = entry["name"], {k: v for k, v in entry.items() if k in CORRUPTION_KEYS}
+        if not spec:
+            problems.append(
+                f"config key 'tasks.{index}' ({task}): no corruption; give one of {', '.join(CORRUPTION_KEYS)}"
+            )
         for pair in (("gap", "length_ms"), ("bandhole", "holes"), ("bandhole", "duration_ms")):
-            _ordered_pair(config, ["tasks", task, *pair], problems)
+            _ordered_pair(config, ["tasks", index, *pair], problems)
         loss = spec.get("packetloss")
         if loss is not None:
             p_good_to_bad = loss["loss_rate"] / (loss["mean_burst_packets"] * (1 - loss["loss_rate"]))
             if p_good_to_bad > 1:
                 problems.append(
-                    f"config key 'tasks.{task}.packetloss': a loss rate of {loss['loss_rate']} cannot have bursts "
+                    f"config key 'tasks.{index}.packetloss': a loss rate of {loss['loss_rate']} cannot have bursts "
                     f"as short as {loss['mean_burst_packets']} packets on average; raise mean_burst_packets"
                 )
         noise = spec.get("noise")
@@ -105,24 +127,22 @@ def check_config(config: dict, workdir: str | Path = ".") -> None:
             missing = set(noise["kinds"]) - bank_kinds
             if missing and config["noise"] == "synthetic":
                 problems.append(
-                    f"config key 'tasks.{task}.noise.kinds': {sorted(missing)} not in noise_sources.synthetic.kinds"
+                    f"config key 'tasks.{index}.noise.kinds': {sorted(missing)} not in noise_sources.synthetic.kinds"
                 )
         hole = spec.get("bandhole")
         if hole is not None and round(hole["fraction"] * (stft["n_fft"] // 2 + 1)) < 1:
-            problems.append(f"config key 'tasks.{task}.bandhole.fraction': covers no STFT bin at n_fft {stft['n_fft']}")
-    training = config["training"]
-    for task, chosen in training["models"].items():
-        if task not in config["tasks"]:
             problems.append(
-                f"config key 'training.models.{task}': no task of that name (tasks: {', '.join(config['tasks'])})"
+                f"config key 'tasks.{index}.bandhole.fraction': covers no STFT bin at n_fft {stft['n_fft']}"
             )
-        for name in set(chosen) & {"unet", "pix2pix"}:
-            depth = config["model_options"][name]["depth"]
-            if training["patch_frames"] % 2**depth:
-                problems.append(
-                    f"config key 'training.patch_frames': {training['patch_frames']} is not a multiple of "
-                    f"2**model_options.{name}.depth ({2**depth})"
-                )
+    training = config["training"]
+    used = {name for entry in config["tasks"] for name in entry.get("models", [])}
+    for name in sorted(used & {"unet", "pix2pix"}):
+        depth = config["model_options"][name]["depth"]
+        if training["patch_frames"] % 2**depth:
+            problems.append(
+                f"config key 'training.patch_frames': {training['patch_frames']} is not a multiple of "
+                f"2**model_options.{name}.depth ({2**depth})"
+            )
     for name in ("cnn8", "unet"):
         options = config["model_options"][name]
         if options["target"] == "residual" and options["normalization"] != "global_scale":

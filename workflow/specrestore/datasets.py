@@ -335,17 +335,8 @@ def load_mfcc_frames(
             for utt_id in sorted(table.loc[table["split"].isin(splits), "id"]):
                 sample_mask = corrupt.get("mask", utt_id) if corrupt.has("mask", utt_id) else None
                 tf_mask = corrupt.get("tfmask", utt_id) if corrupt.has("tfmask", utt_id) else None
-                frames.append(
-                    mfcc_frames(
-                        corrupt.get("audio", utt_id),
-                        clean.get("audio", utt_id),
-                        sample_mask,
-                        tf_mask,
-                        sample_rate,
-                        stft_params,
-                        params,
-                    )  # fmt: skip
-                )
+                corrupted, reference = corrupt.get("audio", utt_id), clean.get("audio", utt_id)
+                frames.append(mfcc_frames(corrupted, reference, sample_mask, tf_mask, sample_rate, stft_params, params))
                 if max_utterances and len(frames) >= max_utterances:
                     return frames
     return frames

@@ -83,7 +83,8 @@ def callbacks(out_dir: Path, monitor: str, training: dict, extract=None, schedul
     chosen = [
         # The history row goes first: a kill between the two repeats an epoch rather than losing its row.
         keras.callbacks.CSVLogger(str(history), append=True),
-        keras.callbacks.BackupAndRestore(str(backup)),
+        # Two states kept: a kill while the newest is being written falls back to the one before.
+        keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
         SaveBest(out_dir / "best.keras", monitor, extract),
         keras.callbacks.EarlyStopping(
             monitor=monitor,
