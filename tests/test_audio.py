@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import soundfile as sf
+
 from conftest import write_bad_input_set
 from specrestore import audio, dsp
 from specrestore.features import prepare_shard

@@ -2,6 +2,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from specrestore import baselines, dsp, metrics, phase
 from specrestore.corruption import GapParams, Task, corrupt
 from specrestore.restoration import Utterance, applies, restore, system_ids, system_label

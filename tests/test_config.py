@@ -2,6 +2,7 @@ import copy
 
 import pytest
 import yaml
+
 from conftest import REPO, run_snakemake
 from specrestore.config import ConfigError, check_config, load_schema, schema_problems
 

@@ -3,6 +3,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+
 from specrestore import corruption as C
 from specrestore import dsp
 from specrestore.noise import build_bank

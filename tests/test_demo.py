@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import soundfile as sf
+
 from specrestore.corpora import demo
 from specrestore.corpora.espeak import EspeakError, SynthesisRequest, synthesize_in_fresh_process
 

@@ -1,6 +1,7 @@
 import librosa
 import numpy as np
 import pytest
+
 from specrestore import dsp
 
 PARAMS = [

@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+
 from specrestore import dsp
 from specrestore.features import stft_shard
 from specrestore.store import ArrayFile, write_arrays

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+
 from specrestore.manifest import (
     MANIFEST_COLUMNS,
     ManifestError,

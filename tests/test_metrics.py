@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 import pytest
+
 from specrestore import dsp, metrics
 
 SR = 16000

@@ -3,6 +3,7 @@ import json
 import keras
 import numpy as np
 import pytest
+
 from specrestore import dsp, models
 from specrestore.datasets import Pair, PatchDataset, from_network_units, prepare, to_network_units
 from specrestore.inference import TrainedModel, patch_window, predict_overlapped, restore_with_model
@@ -61,7 +62,7 @@ def test_pix2pix_trains_with_both_losses_logged():
     model = models.build_pix2pix(64, 16, depth=2, filters=8, discriminator_filters=8)
     model((x[:1], missing[:1]))
     model.compile(2e-4, 0.5)
-    assert model.g_optimizer.beta_1 == 0.5 and float(model.g_optimizer.learning_rate) == pytest.approx(2e-4)
+    assert model.optimizer.beta_1 == 0.5 and float(model.optimizer.learning_rate) == pytest.approx(2e-4)
     history = model.fit((x, missing), y, epochs=25, batch_size=4, verbose=0).history
     assert {"loss", "g_adversarial", "g_l1", "d_loss"} <= set(history)
     assert history["g_l1"][-1] < 0.7 * history["g_l1"][0]

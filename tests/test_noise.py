@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from specrestore import dsp, noise
 
 SR = 16000

@@ -2,6 +2,7 @@ import shutil
 import subprocess
 
 import pytest
+
 from conftest import REPO
 
 

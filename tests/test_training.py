@@ -5,6 +5,7 @@ import sys
 import time
 
 import pandas as pd
+
 from conftest import REPO
 
 TRAIN = """

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import yaml
+
 from conftest import REPO, run_snakemake, write_bad_input_set
 from specrestore import dsp
 from specrestore.store import ArrayFile

@@ -3,6 +3,7 @@ from specrestore.joblog import job_log
 log = job_log(snakemake.log[0])
 
 import pandas as pd
+
 from specrestore.corruption import NoiseBank, Task, corrupt_shard
 from specrestore.dsp import StftParams
 from specrestore.store import ArrayFile, write_arrays

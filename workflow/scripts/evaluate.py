@@ -3,6 +3,7 @@ from specrestore.joblog import job_log
 log = job_log(snakemake.log[0])
 
 import pandas as pd
+
 from specrestore.dsp import StftParams
 from specrestore.evaluation import evaluate_shard
 from specrestore.store import ArrayFile

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import soundfile as sf
+
 from specrestore.dsp import StftParams
 from specrestore.evaluation import choose_examples
 from specrestore.figures import example_grid

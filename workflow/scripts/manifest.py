@@ -3,6 +3,7 @@ from specrestore.joblog import job_log
 log = job_log(snakemake.log[0])
 
 import pandas as pd
+
 from specrestore.manifest import prepare_manifest, split_summary
 
 options = snakemake.params.options

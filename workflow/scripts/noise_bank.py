@@ -3,6 +3,7 @@ from specrestore.joblog import job_log
 log = job_log(snakemake.log[0])
 
 import pandas as pd
+
 from specrestore.manifest import SPLITS
 from specrestore.noise import build_bank, collect_babble_talkers
 from specrestore.store import write_arrays

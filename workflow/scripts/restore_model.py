@@ -9,6 +9,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from pathlib import Path
 
 import pandas as pd
+
 from specrestore.dsp import StftParams
 from specrestore.evaluation import restore_shard
 from specrestore.inference import TrainedModel, restore_with_model

@@ -3,6 +3,7 @@ from specrestore.joblog import job_log
 log = job_log(snakemake.log[0])
 
 import pandas as pd
+
 from specrestore.tables import summary_markdown
 
 per_task = {task: pd.read_csv(path) for task, path in zip(snakemake.params.tasks, snakemake.input)}

@@ -5,6 +5,7 @@ log = job_log(snakemake.log[0])
 from pathlib import Path
 
 import pandas as pd
+
 from specrestore.corpora import demo
 
 options = snakemake.params.options

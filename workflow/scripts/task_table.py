@@ -5,6 +5,7 @@ log = job_log(snakemake.log[0])
 import json
 
 import pandas as pd
+
 from specrestore.metrics import metrics_for
 from specrestore.restoration import system_label
 from specrestore.tables import latex_table, markdown_table, summarise
