@@ -62,6 +62,18 @@ def restore_shard(
     return pd.DataFrame(rows, columns=["id", "n_samples", "peak", "clipped_samples", "seconds"])
 
 
+def restore_test_split(
+    restore_one, system: str, table_path, clean_path, corrupt_path, sample_rate: int, out_dir
+) -> pd.DataFrame:
+    """:func:`restore_shard` over the test utterances of one shard's files."""
+    table = pd.read_parquet(table_path)
+    test_ids = table.loc[table["split"] == "test", "id"].tolist()
+    with ArrayFile(clean_path) as clean, ArrayFile(corrupt_path) as corrupt:
+        restored = restore_shard(restore_one, system, test_ids, clean, corrupt, sample_rate, out_dir)
+    log.info("%s: restored %d test utterances in %.2f s", system, len(restored), restored["seconds"].sum())
+    return restored
+
+
 def write_restored(
     out_dir: Path, utt_id: str, restored: np.ndarray, length: int, sample_rate: int, seconds: float
 ) -> dict:
