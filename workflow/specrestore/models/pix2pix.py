@@ -85,7 +85,7 @@ class Pix2Pix(keras.Model):
         if backend == "jax":
             return self._train_step_jax(*args)
         (data,) = args
-        inputs, target = data
+        inputs, target = data[0], data[1]  # fit() passes (x, y), train_on_batch (x, y, weights)
         variables = self.trainable_variables
         if backend == "tensorflow":
             import tensorflow as tf
@@ -132,7 +132,7 @@ class Pix2Pix(keras.Model):
         import jax
 
         trainable, non_trainable, optimizer_variables, metrics_variables = state
-        inputs, target = data
+        inputs, target = data[0], data[1]
 
         def loss_of(index):
             def loss(values):
@@ -153,12 +153,12 @@ class Pix2Pix(keras.Model):
         if keras.backend.backend() == "jax":
             state, data = args
             trainable, non_trainable, metrics_variables = state
-            inputs, target = data
+            inputs, target = data[0], data[1]
             losses, _ = self._stateless_losses(trainable, non_trainable, inputs, target, training=False)
             logs, metrics_variables = self._stateless_record(metrics_variables, losses)
             return logs, (trainable, non_trainable, metrics_variables)
         (data,) = args
-        inputs, target = data
+        inputs, target = data[0], data[1]
         return self._record(self._gan_losses(inputs, target, training=False))
 
 
