@@ -16,6 +16,14 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/evaluate.smk"
 
 
+# Seconds of work on small files: not worth a cluster submission.
+localrules:
+    all,
+    audio_summary,
+    task_table,
+    summary_table,
+
+
 rule all:
     input:
         all_outputs(),

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 REALMINI = (REPO / ".." / "shared" / "data" / "realmini").resolve()
@@ -90,3 +91,35 @@ def write_bad_input_set(folder: Path, voice: np.ndarray, rate: int) -> dict[str,
         "stereo44k.wav": None,
         "eightbit.wav": None,
     }
+
+
+TINY = {
+    "corpora": {"demo": {"speakers": 6, "sentences_per_speaker": 3}},
+    "shards": 2,
+    "noise_sources": {"synthetic": {"recordings_per_kind": 1, "duration_s": 3}},
+    "training": {"batch_size": 4, "steps_per_epoch": 2, "validation_batches": 1},
+}
+ONE_EPOCH = {"KERAS_MAX_EPOCHS": "1"}
+
+
+def tiny_config(**changes):
+    """The default config.yaml, shrunk to seconds of work, with ``changes`` merged in."""
+    with open(REPO / "config.yaml") as handle:
+        config = yaml.safe_load(handle)
+    for key, value in {**TINY, **changes}.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            for inner, inner_value in value.items():
+                if isinstance(inner_value, dict):
+                    config[key].setdefault(inner, {}).update(inner_value)
+                else:
+                    config[key][inner] = inner_value
+        else:
+            config[key] = value
+    return config
+
+
+def run(workdir: Path, config: dict, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Write ``config`` into ``workdir`` and run the workflow there, one epoch per model."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    return run_snakemake(workdir, *args, env={**ONE_EPOCH, **(env or {})})

@@ -4,42 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-import yaml
 
-from conftest import REPO, run_snakemake, write_bad_input_set
+from conftest import run, run_snakemake, tiny_config, write_bad_input_set
 from specrestore import dsp
 from specrestore.store import ArrayFile
 
 pytestmark = pytest.mark.slow
-
-TINY = {
-    "corpora": {"demo": {"speakers": 6, "sentences_per_speaker": 3}},
-    "shards": 2,
-    "noise_sources": {"synthetic": {"recordings_per_kind": 1, "duration_s": 3}},
-    "training": {"batch_size": 4, "steps_per_epoch": 2, "validation_batches": 1},
-}
-ONE_EPOCH = {"KERAS_MAX_EPOCHS": "1"}
-
-
-def tiny_config(**changes):
-    with open(REPO / "config.yaml") as handle:
-        config = yaml.safe_load(handle)
-    for key, value in {**TINY, **changes}.items():
-        if isinstance(value, dict) and isinstance(config.get(key), dict):
-            for inner, inner_value in value.items():
-                if isinstance(inner_value, dict):
-                    config[key].setdefault(inner, {}).update(inner_value)
-                else:
-                    config[key][inner] = inner_value
-        else:
-            config[key] = value
-    return config
-
-
-def run(workdir, config, *args):
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    return run_snakemake(workdir, *args, env=ONE_EPOCH)
 
 
 def read_archive(path):

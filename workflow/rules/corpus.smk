@@ -37,6 +37,7 @@ rule manifest:
         splits=config["splits"],
         seed=config["seed"],
         shards=config["shards"],
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,

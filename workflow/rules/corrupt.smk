@@ -11,6 +11,7 @@ rule noise_bank:
         options=config["noise_sources"]["synthetic"],
         sample_rate=config["sample_rate"],
         seed=config["seed"],
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
@@ -40,6 +41,7 @@ rule corrupt:
         stft=config["stft"],
         sample_rate=config["sample_rate"],
         seed=config["seed"],
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,

@@ -14,6 +14,7 @@ rule restore:
         options=config["evaluation"],
         stft=config["stft"],
         sample_rate=config["sample_rate"],
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
@@ -69,6 +70,7 @@ rule task_table:
         corruptions=lambda wildcards: CORRUPTIONS[wildcards.task],
         spec=lambda wildcards: TASK_SPECS[wildcards.task],
         corpus=config["corpus"],
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
@@ -88,6 +90,7 @@ rule summary_table:
         f"{R}/tables/summary.md",
     params:
         tasks=TASKS,
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
@@ -113,6 +116,7 @@ rule example_figure:
         seed=config["seed"],
         stft=config["stft"],
         sample_rate=config["sample_rate"],
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,

@@ -9,6 +9,7 @@ rule resample:
     params:
         sample_rate=config["sample_rate"],
         level_dbfs=config["preprocess"]["level_dbfs"],
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
@@ -32,6 +33,7 @@ rule audio_summary:
     output:
         utterances=f"{R}/audio/utterances.parquet",
         rejected=f"{R}/audio/rejected.csv",
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
@@ -54,6 +56,7 @@ rule stft:
         table=f"{R}/stft/{{shard}}.parquet",
     params:
         stft=config["stft"],
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,

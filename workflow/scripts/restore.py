@@ -3,8 +3,8 @@ from specrestore.joblog import job_log
 log = job_log(snakemake.log[0])
 
 from specrestore.dsp import StftParams
-from specrestore.evaluation import restore_test_split
 from specrestore.restoration import restore
+from specrestore.restored import restore_test_split
 
 system, options = snakemake.wildcards.system, snakemake.params.options
 params, sample_rate = StftParams.from_config(snakemake.params.stft), snakemake.params.sample_rate

@@ -9,9 +9,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from pathlib import Path
 
 from specrestore.dsp import StftParams
-from specrestore.evaluation import restore_test_split
 from specrestore.inference import TrainedModel, restore_with_model
 from specrestore.restoration import parse_system
+from specrestore.restored import restore_test_split
 from specrestore.training import configure_backend
 
 configure_backend(snakemake.threads)

@@ -13,6 +13,11 @@ from specrestore.datasets import MfccParams, load_mfcc_frames, load_pairs
 from specrestore.dsp import StftParams
 from specrestore.training import configure_backend, train_mfccnet, train_spectrogram_model
 
+# Where a scheduler granted GPUs, this is the line that shows which ones the job sees.
+log.info(
+    "threads %d, GPUs requested %d, CUDA_VISIBLE_DEVICES=%r",
+    snakemake.threads, snakemake.resources.gpu, os.environ.get("CUDA_VISIBLE_DEVICES"),
+)  # fmt: skip
 configure_backend(snakemake.threads, snakemake.resources.gpu)
 model = snakemake.wildcards.model
 options, training, seed = snakemake.params.options, snakemake.params.training, snakemake.params.seed
