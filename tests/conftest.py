@@ -13,6 +13,9 @@ REALMINI = (REPO / ".." / "shared" / "data" / "realmini").resolve()
 
 sys.path.insert(0, str(REPO / "workflow"))
 
+# The local HTTP server that the download tests fetch corpora from.
+pytest_plugins = ["http_server"]
+
 
 @pytest.fixture(scope="session")
 def realmini() -> Path:

@@ -14,6 +14,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [LIBRARY_DIR, os.environ
 
 from specrestore.audio import find_audio_files
 from specrestore.config import ConfigError, check_config, load_schema, schema_problems, task_corruptions, task_models
+from specrestore.corpora.archives import needed_archives
 from specrestore.corruption import Task
 from specrestore.restoration import CLASSICAL_METHODS, MODEL_METHODS, parse_system, system_ids
 from specrestore.seeding import shard_name
@@ -29,6 +30,8 @@ validate(config, str(SCHEMA))
 check_config(config)
 
 R = config["results"]
+DL = config["downloads"]["folder"]
+ARCHIVES = needed_archives(config)
 SHARDS = [shard_name(i) for i in range(config["shards"])]
 TASK_SPECS = task_corruptions(config)
 TASKS = list(TASK_SPECS)
@@ -56,6 +59,19 @@ wildcard_constraints:
     model=any_of(MODEL_METHODS),
 
 
+def archive_of(source, filename=None, key=None):
+    """The archive of a download source, by its file name or by its key."""
+    for archive_key, archive in ARCHIVES.get(source, {}).items():
+        if archive.name == filename or archive_key == key:
+            return archive
+    raise ValueError(f"no archive {filename or key!r} for {source!r} in this config")
+
+
+def unpacked(source):
+    """The unpacked folders of a download source: key -> folder."""
+    return {key: f"{DL}/{source}/unpacked/{key}" for key in ARCHIVES.get(source, {})}
+
+
 def log_file(name):
     return f"{R}/logs/{name}.log"
 
@@ -70,11 +86,15 @@ def corpus_files(wildcards):
     manifest)."""
     if config["corpus"] == "demo":
         return {"metadata": f"{R}/corpus/demo/metadata.csv"}
+    if config["corpus"] in ARCHIVES:
+        return {"unpacked": list(unpacked(config["corpus"]).values())}
     options = config["corpora"]["folder"]
     return {"audio": [str(p) for p in find_audio_files(options["path"], options["extensions"])]}
 
 
 def corpus_options():
+    if config["corpus"] in ARCHIVES:
+        return {**config["corpora"][config["corpus"]], "unpacked": unpacked(config["corpus"])}
     if config["corpus"] == "demo":
         return {"path": f"{R}/corpus/demo/audio", "extensions": ["wav"], "speaker_regex": None, "split_groups": []}
     return config["corpora"]["folder"]

@@ -4,11 +4,13 @@ rule noise_bank:
     input:
         utterances=f"{R}/audio/utterances.parquet",
         audio=expand(f"{R}/audio/{{shard}}.npz", shard=SHARDS),
+        **({"esc50": unpacked("esc50")["ESC-50"]} if config["noise"] == "esc50" else {}),
     output:
         bank=f"{R}/noise/bank.npz",
         table=f"{R}/noise/bank.parquet",
     params:
-        options=config["noise_sources"]["synthetic"],
+        source=config["noise"],
+        options=config["noise_sources"][config["noise"]],
         sample_rate=config["sample_rate"],
         seed=config["seed"],
     threads: 1

@@ -4,21 +4,17 @@ log = job_log(snakemake.log[0])
 
 import pandas as pd
 
-from specrestore.manifest import prepare_manifest, split_summary
+from specrestore.manifest import prepare_listed_manifest, prepare_manifest, split_summary
 
 options = snakemake.params.options
 metadata = None
 if snakemake.params.corpus == "demo":
     metadata = pd.read_csv(snakemake.input.metadata).drop(columns=["path", "speaker"])
-manifest, rejected = prepare_manifest(
-    options["path"],
-    options,
-    snakemake.params.preprocess,
-    snakemake.params.splits,
-    snakemake.params.seed,
-    snakemake.params.shards,
-    metadata,
-)
+common = (snakemake.params.preprocess, snakemake.params.splits, snakemake.params.seed, snakemake.params.shards)
+if "unpacked" in options:
+    manifest, rejected = prepare_listed_manifest(snakemake.params.corpus, options, *common)
+else:
+    manifest, rejected = prepare_manifest(options["path"], options, *common, metadata)
 for row in rejected.itertuples():
     log.warning("rejected %s: %s", row.path, row.reason)
 summary = split_summary(manifest)

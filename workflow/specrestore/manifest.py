@@ -66,40 +66,67 @@ def scan_folder(
             speaker = match.group("speaker") if "speaker" in pattern.groupindex else match.group(1)
         else:
             speaker = path.parent.name
-        try:
-            info = probe(path)
-        except AudioError as err:
-            rejected.append(_rejection(path, "", "manifest", err.reason))
-            continue
-        if info.duration_s < min_duration_s:
-            rejected.append(
-                _rejection(
-                    path, "", "manifest", f"too short: {info.duration_s:.3f} s < min_duration_s {min_duration_s}"
-                )
-            )
-            continue
-        if max_duration_s is not None and info.duration_s > max_duration_s:
-            rejected.append(
-                _rejection(path, "", "manifest", f"too long: {info.duration_s:.1f} s > max_duration_s {max_duration_s}")
-            )
-            continue
-        rows.append(
-            {
-                "speaker": _safe(speaker),
-                "stem": path.stem,
-                "relative": relative,
-                "path": str(path.resolve()),
-                "duration_s": info.duration_s,
-                "sample_rate": info.sample_rate,
-                "channels": info.channels,
-                "frames": info.frames,
-                "format": info.format,
-                "subtype": info.subtype,
-            }
-        )
+        row, rejection = _probe_entry(path, speaker, relative, min_duration_s, max_duration_s)
+        if rejection:
+            rejected.append(rejection)
+        else:
+            rows.append(row)
     # The header facts (path onwards) keep the manifest's column order.
     entries = pd.DataFrame(rows, columns=["speaker", "stem", "relative", *MANIFEST_COLUMNS[4:]])
     entries.insert(0, "id", _utterance_ids(entries))
+    return entries.drop(columns=["stem", "relative"]), pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
+
+
+def _probe_entry(
+    path: Path, speaker: str, relative: str, min_duration_s: float, max_duration_s: float | None
+) -> tuple[dict | None, dict | None]:
+    """One recording's manifest row from its header, or why it cannot be used."""
+    try:
+        info = probe(path)
+    except AudioError as err:
+        return None, _rejection(path, "", "manifest", err.reason)
+    if info.duration_s < min_duration_s:
+        reason = f"too short: {info.duration_s:.3f} s < min_duration_s {min_duration_s}"
+        return None, _rejection(path, "", "manifest", reason)
+    if max_duration_s is not None and info.duration_s > max_duration_s:
+        reason = f"too long: {info.duration_s:.1f} s > max_duration_s {max_duration_s}"
+        return None, _rejection(path, "", "manifest", reason)
+    row = {
+        "speaker": _safe(speaker),
+        "stem": path.stem,
+        "relative": relative,
+        "path": str(path.resolve()),
+        "duration_s": info.duration_s,
+        "sample_rate": info.sample_rate,
+        "channels": info.channels,
+        "frames": info.frames,
+        "format": info.format,
+        "subtype": info.subtype,
+    }
+    return row, None
+
+
+def scan_listing(
+    listing: pd.DataFrame, root: str | Path, min_duration_s: float = 0.0, max_duration_s: float | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`scan_folder` for a corpus that names its own recordings and speakers
+    (``listing``: path, speaker and any metadata such as split or text). Listed files
+    that are missing or unreadable are rejected with the reason, like any other."""
+    root = Path(root)
+    rows, rejected, extra = [], [], []
+    metadata = [c for c in listing.columns if c not in ("path", "speaker")]
+    for record in listing.to_dict("records"):
+        path = Path(record["path"])
+        relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+        row, rejection = _probe_entry(path, str(record["speaker"]), relative, min_duration_s, max_duration_s)
+        if rejection:
+            rejected.append(rejection)
+            continue
+        rows.append(row)
+        extra.append({c: record[c] for c in metadata})
+    entries = pd.DataFrame(rows, columns=["speaker", "stem", "relative", *MANIFEST_COLUMNS[4:]])
+    entries.insert(0, "id", _utterance_ids(entries))
+    entries = pd.concat([entries, pd.DataFrame(extra, columns=metadata, index=entries.index)], axis=1)
     return entries.drop(columns=["stem", "relative"]), pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
 
 
@@ -182,10 +209,14 @@ def build_manifest(
         for speaker in group:
             group_of[speaker] = group[0]
     groups = entries["speaker"].map(group_of)
-    durations = entries.groupby(groups)["duration_s"].sum().to_dict()
-    split_of_group = assign_splits(durations, fractions, seed)
     manifest = entries.copy()
-    manifest["split"] = groups.map(split_of_group)
+    if "split" in entries.columns and entries["split"].notna().all():
+        # The corpus's own (official) splits, such as LibriSpeech's subsets.
+        if set(entries["split"]) - set(SPLITS):
+            raise ManifestError(f"unknown split names {sorted(set(entries['split']) - set(SPLITS))}")
+    else:
+        durations = entries.groupby(groups)["duration_s"].sum().to_dict()
+        manifest["split"] = groups.map(assign_splits(durations, fractions, seed))
     manifest["shard"] = [shard_of(i, n_shards) for i in manifest["id"]]
     extra = [c for c in manifest.columns if c not in MANIFEST_COLUMNS]
     return manifest[MANIFEST_COLUMNS + extra].sort_values("id", ignore_index=True)
@@ -227,3 +258,36 @@ def split_summary(manifest: pd.DataFrame) -> pd.DataFrame:
     summary = summary.reindex([s for s in SPLITS if s in summary.index]).reset_index()
     summary["share"] = summary["minutes"] / summary["minutes"].sum()
     return summary.round({"minutes": 2, "share": 3})
+
+
+def corpus_listing(corpus: str, options: dict) -> tuple[pd.DataFrame, Path]:
+    """The recordings a downloaded corpus names (path, speaker, split where it has
+    official ones, text), and the folder they are under. ``options["unpacked"]`` maps
+    each archive key to its unpacked folder."""
+    from .corpora import librispeech, vctk
+
+    folders = {key: Path(folder) for key, folder in options["unpacked"].items()}
+    if corpus == "librispeech":
+        roots = {split: (subset, folders[subset]) for split, subset in options["subsets"].items()}
+        return librispeech.listing(roots), Path(next(iter(folders.values()))).parent
+    if corpus == "vctk":
+        root = folders["VCTK-Corpus-0.92"]
+        return vctk.listing(root, options["mic"]), root
+    raise ManifestError(f"corpus {corpus!r} is not a downloaded corpus")
+
+
+def prepare_listed_manifest(
+    corpus: str, options: dict, preprocess: dict, fractions: dict[str, float], seed: int, n_shards: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`prepare_manifest` for a downloaded corpus: its own listing, its official
+    splits where it has them (otherwise split by speaker)."""
+    listing, root = corpus_listing(corpus, options)
+    if listing.empty:
+        raise ManifestError(f"{corpus}: no recordings found under {root}")
+    entries, rejected = scan_listing(
+        listing, root, preprocess.get("min_duration_s", 0.0), preprocess.get("max_duration_s")
+    )
+    if entries.empty:
+        raise ManifestError(f"{corpus}: all {len(rejected)} recordings under {root} were rejected")
+    manifest = build_manifest(entries, fractions, seed, n_shards, options.get("split_groups"))
+    return manifest, rejected

@@ -195,3 +195,21 @@ def collect_babble_talkers(
         for archive in cache.values():
             archive.close()
     return talkers
+
+
+def esc50_bank(listing, sample_rate: int) -> list[NoiseRecording]:
+    """ESC-50 clips as noise recordings: every clip of each split's folds, resampled to
+    ``sample_rate`` and brought to the bank's level; its kind is its ESC-50 category.
+    Clips that are all silence (ESC-50 has a few near-empty ones) are left out."""
+    from . import dsp
+    from .audio import read_audio
+
+    bank = []
+    for row in listing.itertuples():
+        audio, rate = read_audio(row.path)
+        audio = dsp.resample(audio.mean(axis=1), rate, sample_rate)
+        if not np.any(np.abs(audio) > 1e-4):
+            continue
+        stem = row.path.rsplit("/", 1)[-1].removesuffix(".wav")
+        bank.append(NoiseRecording(f"{row.split}-esc50-{stem}", row.category, row.split, _at_level(audio), [stem]))
+    return bank
