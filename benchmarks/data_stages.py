@@ -92,7 +92,7 @@ def main():
     def resample_all():
         tables = []
         for shard, rows in manifest.groupby("shard"):
-            audio, table, _ = prepare_shard(rows, sample_rate, config["preprocess"]["level_dbfs"])
+            audio, _, table, _ = prepare_shard(rows, sample_rate, config["preprocess"]["level_dbfs"])
             write_arrays(
                 work / f"audio-{shard}.npz", {f"audio/{k}": v for k, v in audio.items()}, {"sample_rate": sample_rate}
             )

@@ -50,7 +50,7 @@ def test_bad_files_are_listed_and_readable_ones_converted(bad_folder):
     folder, expected, voice, rate = bad_folder
     entries, rejected = scan_folder(folder)
     manifest = build_manifest(entries, {"train": 1.0}, seed=1, n_shards=1)
-    prepared, table, shard_rejected = prepare_shard(manifest, 16000, -26.0)
+    prepared, _, table, shard_rejected = prepare_shard(manifest, 16000, -26.0)
     reasons = {p.split("/")[-1]: r for p, r in zip(rejected["path"], rejected["reason"])}
     reasons |= {p.split("/")[-1]: r for p, r in zip(shard_rejected["path"], shard_rejected["reason"])}
     assert set(reasons) == {name for name, reason in expected.items() if reason}

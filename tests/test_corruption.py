@@ -150,3 +150,17 @@ def test_a_shard_is_corrupted_the_same_whatever_else_it_holds(speech_16k, bank):
     part, utterances, regions = C.corrupt_shard(Archive(), table.iloc[[2]], task, STFT, SR, 5, bank)
     assert whole["audio/u2"].tobytes() == part["audio/u2"].tobytes()
     assert list(utterances["id"]) == ["u2"] and set(regions["id"]) == {"u2"}
+
+
+def test_paired_noise_is_the_recording_itself(speech_16k):
+    clean = speech_16k[0]
+    noise = np.random.default_rng(3).standard_normal(len(clean)).astype(np.float32)
+    noisy = clean + noise * np.sqrt(np.sum(clean**2) / np.sum(noise**2) / 10 ** (7.5 / 10))
+    task = C.Task.from_config("noise", {"noise": {}, "gap": {"per_second": 2.0}})
+    result = C.corrupt(clean, SR, task, STFT, 1, "u1", "test", noise_bank=None, noisy=noisy)
+    kept = ~result.sample_mask
+    assert result.sample_mask.any()  # the other corruptions still apply, on top of the recording
+    np.testing.assert_array_equal(result.audio[kept], noisy.astype(np.float32)[kept])
+    assert result.info["noise_kind"] == "recorded" and abs(result.info["snr_db"] - 7.5) < 1e-3
+    with pytest.raises(ValueError, match="u1: noisy recording has"):
+        C.corrupt(clean, SR, task, STFT, 1, "u1", "test", noisy=noisy[:-1])

@@ -143,3 +143,50 @@ def test_realmini_manifest(realmini):
     assert arctic["split"].nunique() == 1
     shares = split_summary(manifest).set_index("split")["share"]
     assert shares["train"] > 0.6 and shares["test"] > 0.05
+
+
+def test_paired_recordings_without_a_usable_partner_are_rejected(tmp_path):
+    from specrestore.manifest import scan_listing
+
+    clean, noisy = tmp_path / "clean", tmp_path / "noisy"
+    for name, seconds in (("p1_001", 1.0), ("p1_002", 1.0), ("p1_003", 1.0), ("p1_004", 1.0)):
+        _write(clean / f"{name}.wav", seconds)
+    _write(noisy / "p1_001.wav", 1.0)
+    _write(noisy / "p1_002.wav", 0.5)  # not the clean one's length
+    (noisy / "p1_003.wav").write_bytes(b"RIFF....")  # unreadable
+    listing = pd.DataFrame(
+        {
+            "path": [str(clean / f"p1_00{i}.wav") for i in range(1, 5)],
+            "speaker": "p1",
+            "split": "train",
+            "noisy_path": [str(noisy / f"p1_00{i}.wav") for i in range(1, 4)] + [None],
+        }
+    )
+    entries, rejected = scan_listing(listing, tmp_path)
+    assert list(entries["id"]) == ["p1_001"] and entries["noisy_path"].iloc[0].endswith("noisy/p1_001.wav")
+    reasons = dict(zip(rejected["path"].map(lambda p: p[-10:]), rejected["reason"]))
+    assert "8000 samples" in reasons["p1_002.wav"] and "16000" in reasons["p1_002.wav"]
+    assert "not a readable audio file" in reasons["p1_003.wav"]
+    assert "no noisy recording" in reasons["p1_004.wav"]
+
+
+def test_voicebank_listing_holds_out_validation_speakers(tmp_path):
+    import corpus_archives
+    from specrestore.corpora import voicebank_demand
+    from specrestore.download import extract
+
+    folders = {}
+    for part in ("clean_trainset_28spk_wav", "noisy_trainset_28spk_wav", "clean_testset_wav", "noisy_testset_wav"):
+        (tmp_path / f"{part}.zip").write_bytes(corpus_archives.voicebank(part))
+        folders[part] = extract(tmp_path / f"{part}.zip", tmp_path / part)
+    listing = voicebank_demand.listing(folders, ["p287"])
+    assert listing.groupby("split")["speaker"].unique().map(sorted).to_dict() == {
+        "test": ["p232", "p257"],
+        "train": ["p226"],
+        "valid": ["p287"],
+    }
+    assert all(n.replace("noisy_", "clean_") == c for c, n in zip(listing["path"], listing["noisy_path"]))
+    with pytest.raises(ValueError, match=r"\['p999'\] are not training speakers"):
+        voicebank_demand.listing(folders, ["p999"])
+    with pytest.raises(ValueError, match="every training speaker"):
+        voicebank_demand.listing(folders, ["p226", "p287"])

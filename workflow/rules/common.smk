@@ -101,7 +101,7 @@ def corpus_options():
 
 
 def noise_bank_files(wildcards):
-    if wildcards.task in NOISE_TASKS:
+    if wildcards.task in NOISE_TASKS and config["noise"] != "paired":
         return {"bank": f"{R}/noise/bank.npz", "bank_table": f"{R}/noise/bank.parquet"}
     return {}
 

@@ -10,7 +10,7 @@ rule noise_bank:
         table=f"{R}/noise/bank.parquet",
     params:
         source=config["noise"],
-        options=config["noise_sources"][config["noise"]],
+        options=config["noise_sources"].get(config["noise"], {}),
         sample_rate=config["sample_rate"],
         seed=config["seed"],
     threads: 1
@@ -28,7 +28,8 @@ rule noise_bank:
 
 
 rule corrupt:
-    """One task's corruption of one shard: corrupted audio, masks, regions."""
+    """One task's corruption of one shard: corrupted audio, masks, regions (noise from
+    the noise bank, or each utterance's own noisy recording with `noise: paired`)."""
     input:
         unpack(noise_bank_files),
         audio=f"{R}/audio/{{shard}}.npz",
@@ -40,6 +41,7 @@ rule corrupt:
         regions=f"{R}/corrupt/{{task}}/{{shard}}.regions.parquet",
     params:
         spec=lambda wildcards: TASK_SPECS[wildcards.task],
+        noise=config["noise"],
         stft=config["stft"],
         sample_rate=config["sample_rate"],
         seed=config["seed"],

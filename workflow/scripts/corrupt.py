@@ -9,7 +9,8 @@ from specrestore.dsp import StftParams
 from specrestore.store import ArrayFile, write_arrays
 
 task = Task.from_config(snakemake.wildcards.task, snakemake.params.spec)
-bank = NoiseBank.load(snakemake.input.bank, snakemake.input.bank_table) if task.noise else None
+paired = snakemake.params.noise == "paired"
+bank = NoiseBank.load(snakemake.input.bank, snakemake.input.bank_table) if task.noise and not paired else None
 table = pd.read_parquet(snakemake.input.table)
 with ArrayFile(snakemake.input.audio) as audio:
     arrays, utterances, regions = corrupt_shard(
@@ -20,6 +21,7 @@ with ArrayFile(snakemake.input.audio) as audio:
         snakemake.params.sample_rate,
         snakemake.params.seed,
         bank,
+        paired,
     )
 meta = {
     "task": task.name,
@@ -27,6 +29,7 @@ meta = {
     "sample_rate": snakemake.params.sample_rate,
     "spec": snakemake.params.spec,
     "stft": snakemake.params.stft,
+    "noise": snakemake.params.noise,
 }
 write_arrays(snakemake.output.audio, arrays, meta)
 utterances.to_parquet(snakemake.output.table, index=False)

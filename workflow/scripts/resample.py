@@ -10,10 +10,12 @@ from specrestore.store import write_arrays
 shard = int(snakemake.wildcards.shard)
 manifest = pd.read_parquet(snakemake.input.manifest)
 rows = manifest[manifest["shard"] == shard]
-audio, table, rejected = prepare_shard(rows, snakemake.params.sample_rate, snakemake.params.level_dbfs)
+audio, noisy, table, rejected = prepare_shard(rows, snakemake.params.sample_rate, snakemake.params.level_dbfs)
 log.info("shard %03d: %d utterances prepared, %d rejected", shard, len(table), len(rejected))
 write_arrays(
-    snakemake.output.audio, {f"audio/{k}": v for k, v in audio.items()}, {"sample_rate": snakemake.params.sample_rate}
+    snakemake.output.audio,
+    {**{f"audio/{k}": v for k, v in audio.items()}, **{f"noisy/{k}": v for k, v in noisy.items()}},
+    {"sample_rate": snakemake.params.sample_rate},
 )
 table.to_parquet(snakemake.output.table, index=False)
 rejected.to_csv(snakemake.output.rejected, index=False)

@@ -77,6 +77,10 @@ def _ordered_pair(config: dict, path: list, problems: list[str]) -> None:
         problems.append(f"config key {_key(path)!r}: [low, high] expected, got {value}")
 
 
+# Corpora that come with a noisy recording of every clean one.
+PAIRED_CORPORA = ("voicebank_demand",)
+
+
 def check_config(config: dict, workdir: str | Path = ".") -> None:
     """Rules across keys; raises :class:`ConfigError` listing every problem. Expects a
     config that passed the schema (defaults filled in)."""
@@ -101,6 +105,12 @@ def check_config(config: dict, workdir: str | Path = ".") -> None:
             problems.append("config key 'corpora.folder.path': required when corpus is 'folder'")
         elif not (Path(workdir) / root).is_dir():
             problems.append(f"config key 'corpora.folder.path': {root} is not a directory")
+
+    if config["noise"] == "paired" and config["corpus"] not in PAIRED_CORPORA:
+        problems.append(
+            f"config key 'noise': 'paired' takes each utterance's own noisy recording, which only "
+            f"{', '.join(PAIRED_CORPORA)} has; corpus is {config['corpus']!r}"
+        )
 
     bank_kinds = set(config["noise_sources"]["synthetic"]["kinds"])
     names = [entry["name"] for entry in config["tasks"]]

@@ -261,7 +261,10 @@ def corrupt(
     utt_id: str,
     split: str,
     noise_bank: NoiseBank | None = None,
+    noisy: np.ndarray | None = None,
 ) -> Corrupted:
+    """``noisy``: the corpus's own noisy recording of this utterance (paired corpora),
+    which a task with noise uses as it is instead of mixing from ``noise_bank``."""
     audio = np.asarray(clean, dtype=np.float32).copy()
     n = len(audio)
     result = Corrupted(audio=audio)
@@ -269,7 +272,14 @@ def corrupt(
     duration = n / sample_rate
     nyquist = sample_rate / 2
 
-    if task.noise is not None:
+    if task.noise is not None and noisy is not None:
+        if len(noisy) != n:
+            raise ValueError(f"{utt_id}: noisy recording has {len(noisy)} samples, the clean one {n}")
+        residual = np.asarray(noisy, dtype=np.float64) - audio
+        snr = 10 * np.log10(np.sum(audio.astype(np.float64) ** 2) / max(np.sum(residual**2), 1e-20))
+        audio = np.asarray(noisy, dtype=np.float32).copy()
+        info.update(noise_id="paired", noise_kind="recorded", snr_db=float(snr))
+    elif task.noise is not None:
         if noise_bank is None:
             raise ValueError(f"task {task.name!r} adds noise but no noise bank was given")
         rng = rng_for(seed, task.name, "noise", utt_id)
@@ -338,16 +348,19 @@ def corrupt_shard(
     sample_rate: int,
     seed: int,
     noise_bank: NoiseBank | None = None,
+    paired: bool = False,
 ):
     """Corrupt every utterance of a shard. Returns the arrays (``audio/<id>``, and
     ``mask/<id>`` or ``tfmask/<id>`` where the task has them), a per-utterance table
-    and a table of the corrupted regions."""
+    and a table of the corrupted regions. ``paired``: noise comes from each utterance's
+    own noisy recording (``noisy/<id>`` in ``audio``)."""
     import pandas as pd
 
     arrays, rows, regions = {}, [], []
     for row in table.sort_values("id").itertuples(index=False):
+        noisy = audio.get("noisy", row.id) if paired and task.noise is not None else None
         result = corrupt(
-            audio.get("audio", row.id), sample_rate, task, stft_params, seed, row.id, row.split, noise_bank
+            audio.get("audio", row.id), sample_rate, task, stft_params, seed, row.id, row.split, noise_bank, noisy
         )
         arrays[f"audio/{row.id}"] = result.audio
         if result.sample_mask is not None:

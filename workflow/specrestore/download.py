@@ -21,7 +21,7 @@ import shutil
 import tarfile
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import requests
@@ -50,6 +50,8 @@ class Archive:
     checksum: str | None = None  # "md5:<hex>" or "sha256:<hex>"; None: not pinned
     size_bytes: int | None = None  # expected size, for the free-space check
     path: str | None = None  # a pre-downloaded copy to use instead of the network
+    instructions: str | None = None  # how a user gets an archive that has no URL
+    config_key: str | None = None  # where the config names a pre-downloaded copy
 
     @classmethod
     def from_config(cls, name: str, entry: dict) -> Archive:
@@ -60,6 +62,9 @@ class Archive:
             size_bytes=entry.get("size_bytes"),
             path=entry.get("path"),
         )
+
+    def with_instructions(self, instructions: str, config_key: str) -> Archive:
+        return replace(self, instructions=instructions, config_key=config_key)
 
 
 def file_digest(path: Path, algorithm: str) -> str:
@@ -125,7 +130,14 @@ def fetch(
         log.info("%s: %s is already there and verified", archive.name, destination)
         return destination
     if not archive.url:
-        raise DownloadError(f"{archive.name} cannot be downloaded automatically; place it at {destination}")
+        where = f"put it at {destination.resolve()}"
+        if archive.config_key:
+            where += f", or name where it is in the config as {archive.config_key}"
+        how = f"{archive.instructions}. " if archive.instructions else ""
+        raise DownloadError(
+            f"{archive.name} is not here and cannot be downloaded automatically. {how}Then {where}; "
+            "it will be verified and extracted on the next run."
+        )
     partial = destination.with_name(destination.name + ".partial")
     have = partial.stat().st_size if partial.exists() else 0
     ensure_free_space(destination.parent, (archive.size_bytes or 0) - have, archive.name)

@@ -36,10 +36,12 @@ SHARD_COLUMNS = [
 
 def prepare_shard(
     manifest: pd.DataFrame, sample_rate: int, level_dbfs: float
-) -> tuple[dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
-    """Audio (id → float32 mono at ``sample_rate``), the per-utterance table and the
-    rejected recordings of one shard's manifest rows."""
-    audio, rows, rejected = {}, [], []
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
+    """Audio (id → float32 mono at ``sample_rate``), the noisy partners of paired
+    corpora (``noisy_path`` in the manifest; same id, same gain, so their SNR is kept),
+    the per-utterance table and the rejected recordings of one shard's manifest rows."""
+    audio, noisy, rows, rejected = {}, {}, [], []
+    paired = "noisy_path" in manifest.columns
     for row in manifest.sort_values("id").itertuples(index=False):
         try:
             data, rate = read_audio(row.path)
@@ -47,6 +49,8 @@ def prepare_shard(
             if not np.any(mono):
                 raise AudioError(row.path, "silent after mixing the channels down to mono")
             signal, gain_db = dsp.normalise_level(mono, sample_rate, level_dbfs)
+            if paired:
+                noisy_signal = _noisy_partner(row.noisy_path, len(data), rate, sample_rate, gain_db)
         except AudioError as err:
             log.warning("rejected %s", err)
             rejected.append({"path": row.path, "id": row.id, "stage": "resample", "reason": err.reason})
@@ -58,6 +62,8 @@ def prepare_shard(
             )
             continue
         audio[row.id] = signal
+        if paired:
+            noisy[row.id] = noisy_signal
         rows.append(
             {
                 "id": row.id,
@@ -72,7 +78,20 @@ def prepare_shard(
                 "gain_db": gain_db,
             }
         )
-    return audio, pd.DataFrame(rows, columns=SHARD_COLUMNS), pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
+    table = pd.DataFrame(rows, columns=SHARD_COLUMNS)
+    return audio, noisy, table, pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
+
+
+def _noisy_partner(path: str, clean_frames: int, clean_rate: int, sample_rate: int, gain_db: float) -> np.ndarray:
+    """A clean recording's noisy copy, converted like it and scaled by the clean one's gain."""
+    try:
+        data, rate = read_audio(path)
+    except AudioError as err:
+        raise AudioError(path, f"noisy partner: {err.reason}") from None
+    if (len(data), rate) != (clean_frames, clean_rate):
+        raise AudioError(path, f"noisy partner has {len(data)} samples at {rate} Hz, the clean one {clean_frames}")
+    mono = dsp.resample(dsp.to_mono(data), rate, sample_rate)
+    return (mono * 10 ** (gain_db / 20)).astype(np.float32)
 
 
 def stft_shard(

@@ -119,6 +119,8 @@ def scan_listing(
         path = Path(record["path"])
         relative = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
         row, rejection = _probe_entry(path, str(record["speaker"]), relative, min_duration_s, max_duration_s)
+        if rejection is None and "noisy_path" in record:
+            rejection = _pair_problem(path, record["noisy_path"], row)
         if rejection:
             rejected.append(rejection)
             continue
@@ -128,6 +130,23 @@ def scan_listing(
     entries.insert(0, "id", _utterance_ids(entries))
     entries = pd.concat([entries, pd.DataFrame(extra, columns=metadata, index=entries.index)], axis=1)
     return entries.drop(columns=["stem", "relative"]), pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
+
+
+def _pair_problem(path: Path, noisy_path: str | None, row: dict) -> dict | None:
+    """Why a clean recording cannot be paired with its noisy one, if it cannot."""
+    if not isinstance(noisy_path, str) or not noisy_path:  # None, or NaN once in a table
+        return _rejection(path, "", "manifest", "no noisy recording of the same name to pair with")
+    try:
+        noisy = probe(noisy_path)
+    except AudioError as err:
+        return _rejection(path, "", "manifest", f"its noisy recording {noisy_path}: {err.reason}")
+    if (noisy.frames, noisy.sample_rate) != (row["frames"], row["sample_rate"]):
+        reason = (
+            f"its noisy recording {noisy_path} has {noisy.frames} samples at {noisy.sample_rate} Hz, "
+            f"the clean one {row['frames']} at {row['sample_rate']} Hz"
+        )
+        return _rejection(path, "", "manifest", reason)
+    return None
 
 
 def _rejection(path, utt_id: str, stage: str, reason: str) -> dict:
@@ -264,7 +283,7 @@ def corpus_listing(corpus: str, options: dict) -> tuple[pd.DataFrame, Path]:
     """The recordings a downloaded corpus names (path, speaker, split where it has
     official ones, text), and the folder they are under. ``options["unpacked"]`` maps
     each archive key to its unpacked folder."""
-    from .corpora import librispeech, vctk
+    from .corpora import commonvoice, librispeech, vctk, voicebank_demand
 
     folders = {key: Path(folder) for key, folder in options["unpacked"].items()}
     if corpus == "librispeech":
@@ -273,6 +292,11 @@ def corpus_listing(corpus: str, options: dict) -> tuple[pd.DataFrame, Path]:
     if corpus == "vctk":
         root = folders["VCTK-Corpus-0.92"]
         return vctk.listing(root, options["mic"]), root
+    if corpus == "voicebank_demand":
+        return voicebank_demand.listing(folders, options["valid_speakers"]), next(iter(folders.values())).parent
+    if corpus == "commonvoice":
+        root = next(iter(folders.values()))
+        return commonvoice.listing(root, options["release"], options["language"]), root
     raise ManifestError(f"corpus {corpus!r} is not a downloaded corpus")
 
 
