@@ -15,6 +15,8 @@ include: "workflow/rules/features.smk"
 include: "workflow/rules/corrupt.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/experiments.smk"
+include: "workflow/rules/report.smk"
 
 
 # Seconds of work on small files: not worth a cluster submission.
@@ -23,6 +25,8 @@ localrules:
     audio_summary,
     task_table,
     summary_table,
+    table_page,
+    summary_page,
 
 
 rule all:

@@ -30,6 +30,14 @@ NOT_REACHED = {
         "torch": "the PyTorch training step runs only with KERAS_BACKEND=torch",
         "noisereduce": "spectral gating is a classical method (rule restore), which models never call",
     },
+    "sweep_model.yaml": {
+        "jax": "the JAX training step runs only with KERAS_BACKEND=jax",
+        "torch": "the PyTorch training step runs only with KERAS_BACKEND=torch",
+        "noisereduce": "spectral gating is a classical method, which the model sweep never calls",
+        "speechmos": "the sweep scores in-gap SNR and PESQ only, not the non-intrusive metrics",
+        "onnxruntime": "the sweep scores in-gap SNR and PESQ only, not the non-intrusive metrics",
+        "matplotlib": "the heat maps are drawn by rule sweep_table, in the evaluate env",
+    },
 }
 
 

@@ -17,10 +17,14 @@ def read_archive(path):
         return {key: archive._npz[key] for key in archive._npz.files}
 
 
+# Seed 3's sweep on two test utterances with the gap task's U-Net.
+SMALL_SWEEP = {"enabled": True, "small": {"gap_ms": [20, 60], "context_ms": [40, 120]}, "max_utterances": 2}
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo")
-    result = run(workdir, tiny_config())
+    result = run(workdir, tiny_config(experiments={"gap_context": SMALL_SWEEP}))
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir
 
@@ -233,3 +237,100 @@ def test_nothing_usable_stops_the_run_and_says_so(tmp_path, speech):
     assert result.returncode != 0
     assert "no usable recordings remain: all 4 were rejected" in result.stderr
     assert not (tmp_path / "run/results/stft").exists()
+
+
+REPORT_CATEGORIES = ("Tables", "Examples", "Training", "Experiments")
+
+
+def _png_looks_like_a_figure(path, min_size=(400, 250)):
+    import matplotlib.image
+
+    image = matplotlib.image.imread(path)
+    assert image.shape[1] >= min_size[0] and image.shape[0] >= min_size[1], (path, image.shape)
+    assert image[..., :3].std() > 0.05, f"{path} is blank"
+
+
+def test_every_figure_is_a_readable_png(demo_run):
+    figures = demo_run / "results" / "figures"
+    expected = [
+        f"{task}/{name}.png"
+        for task in ("gap", "packetloss", "bandhole", "noise")
+        for name in ("examples", "difficulty")
+    ]
+    expected += [
+        "gap/training_unet.png",
+        "gap/training_pix2pix.png",
+        "gap/training_cnn8.png",
+        "bandhole/training_mfccnet.png",
+    ]
+    for name in expected:
+        _png_looks_like_a_figure(figures / name)
+    _png_looks_like_a_figure(demo_run / "results/experiments/gap_context/heatmaps.png")
+
+
+def test_gap_context_sweep_covers_its_grid(demo_run):
+    scores = pd.read_parquet(demo_run / "results/experiments/gap_context/scores.parquet")
+    assert set(scores["system"]) == {"corrupted", "interp.corrupted", "lpc", "unet"}
+    assert scores["id"].nunique() >= 2
+    per_cell = scores.groupby(["system", "gap_ms", "context_ms"]).size()
+    assert len(per_cell) == 4 * 2 * 2 and per_cell.nunique() == 1
+    assert (scores.loc[scores.system == "corrupted", "in_gap_snr_db"] == 0).all()
+    table = (demo_run / "results/experiments/gap_context/table.md").read_text()
+    assert "context 40 ms" in table and "context 120 ms" in table and "U-Net (corrupted phase)" in table
+
+
+def test_report_builds_with_every_category(demo_run):
+    import zipfile
+
+    for name in ("report.html", "report.zip"):
+        result = run_snakemake(demo_run, "--report", f"results/{name}")
+        assert result.returncode == 0, result.stderr[-3000:]
+    html = (demo_run / "results/report.html").read_text()
+    for category in REPORT_CATEGORIES:
+        assert category in html
+    assert "Config digest" in html and "gap_context" in html
+    with zipfile.ZipFile(demo_run / "results/report.zip") as archive:
+        names = archive.namelist()
+    assert any(n.endswith("figures/gap/training_pix2pix.png") for n in names)
+    assert any(n.endswith("report/audio/noise.html") for n in names)
+    audio_page = (demo_run / "results/report/audio/gap.html").read_text()
+    examples = audio_page.count("<h2>")
+    assert examples >= 1 and audio_page.count("<audio controls") == examples * 11  # target + 10 gap systems
+
+
+def _chromium():
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no headless browser: install Debian's chromium to run this test")
+def test_report_renders_in_a_headless_browser(demo_run, tmp_path):
+    import subprocess
+
+    report = demo_run / "results/report.html"
+    if not report.exists():
+        assert run_snakemake(demo_run, "--report", "results/report.html").returncode == 0
+    browser = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000"]
+    pages = {
+        "report": report,
+        "table": demo_run / "results/report/tables/gap.html",
+        "audio": demo_run / "results/report/audio/gap.html",
+    }
+    for name, page in pages.items():
+        shot = tmp_path / f"{name}.png"
+        result = subprocess.run(
+            [*browser, "--window-size=1280,900", "--enable-logging=stderr", "--v=0", f"--screenshot={shot}", str(page)],
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        console = [line for line in result.stderr.splitlines() if "CONSOLE" in line]
+        assert not [line for line in console if "Uncaught" in line or "rror" in line], console
+        _png_looks_like_a_figure(shot)
+        dom = subprocess.run([*browser, "--dump-dom", str(page)], capture_output=True, text=True, timeout=180).stdout
+        if name == "report":  # the app built its menu from the results
+            assert all(category in dom for category in REPORT_CATEGORIES)
+        elif name == "table":
+            assert "<table>" in dom and "PESQ" in dom and "corrupted input" in dom
+        else:
+            assert "<audio" in dom and "data:audio/flac;base64," in dom

@@ -1,3 +1,4 @@
+import math
 import os
 import re
 import sys
@@ -16,6 +17,7 @@ from specrestore.audio import find_audio_files
 from specrestore.config import ConfigError, check_config, load_schema, schema_problems, task_corruptions, task_models
 from specrestore.corpora.archives import needed_archives
 from specrestore.corruption import Task
+from specrestore.report import config_digest, front_page, software_versions
 from specrestore.restoration import CLASSICAL_METHODS, MODEL_METHODS, parse_system, system_ids
 from specrestore.seeding import shard_name
 
@@ -57,6 +59,7 @@ wildcard_constraints:
     task="|".join(TASKS),
     system=any_of(ALL_SYSTEMS),
     model=any_of(MODEL_METHODS),
+    context=r"\d+(\.\d+)?",
 
 
 def archive_of(source, filename=None, key=None):
@@ -74,6 +77,10 @@ def unpacked(source):
 
 def log_file(name):
     return f"{R}/logs/{name}.log"
+
+
+def report_caption(name):
+    return str(Path(workflow.basedir) / "workflow" / "report" / f"{name}.rst")
 
 
 def benchmark_file(name):
@@ -130,6 +137,13 @@ def all_outputs():
         *expand(f"{R}/stft/{{shard}}.npz", shard=SHARDS),
         *expand(f"{R}/tables/{{task}}.md", task=TASKS),
         *expand(f"{R}/figures/{{task}}/examples.png", task=TASKS),
+        *expand(f"{R}/figures/{{task}}/difficulty.png", task=TASKS),
+        *[f"{R}/figures/{task}/training_{model}.png" for task in TASKS for model in MODELS[task]],
         f"{R}/tables/summary.md",
+        *expand(f"{R}/report/tables/{{task}}.html", task=TASKS),
+        f"{R}/report/tables/summary.html",
+        *expand(f"{R}/report/audio/{{task}}.html", task=TASKS),
     ]
+    if config["experiments"]["gap_context"]["enabled"]:
+        outputs += [f"{R}/experiments/gap_context/table.md", f"{R}/experiments/gap_context/heatmaps.png"]
     return outputs

@@ -109,7 +109,12 @@ rule example_figure:
         clean=expand(f"{R}/audio/{{shard}}.npz", shard=SHARDS),
         restored=restored_tables,
     output:
-        f"{R}/figures/{{task}}/examples.png",
+        report(
+            f"{R}/figures/{{task}}/examples.png",
+            caption=report_caption("example_figure"),
+            category="Examples",
+            labels={"task": "{task}", "figure": "spectrograms"},
+        ),
     params:
         systems=lambda wildcards: SYSTEMS[wildcards.task],
         examples=config["evaluation"]["examples"],

@@ -112,6 +112,8 @@ def check_config(config: dict, workdir: str | Path = ".") -> None:
             f"{', '.join(PAIRED_CORPORA)} has; corpus is {config['corpus']!r}"
         )
 
+    problems += _sweep_problems(config)
+
     bank_kinds = set(config["noise_sources"]["synthetic"]["kinds"])
     names = [entry["name"] for entry in config["tasks"]]
     for name in sorted({n for n in names if names.count(n) > 1}):
@@ -162,3 +164,23 @@ def check_config(config: dict, workdir: str | Path = ".") -> None:
             )
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def _sweep_problems(config: dict) -> list[str]:
+    sweep = config.get("experiments", {}).get("gap_context", {})
+    if not sweep.get("enabled"):
+        return []
+    tasks = {entry["name"]: entry for entry in config["tasks"]}
+    key = "config key 'experiments.gap_context"
+    task = tasks.get(sweep["task"])
+    if task is None:
+        return [f"{key}.task': no task named {sweep['task']!r} (tasks: {', '.join(tasks)})"]
+    if "gap" not in task:
+        return [f"{key}.task': task {sweep['task']!r} has no gap corruption"]
+    missing = [m for m in sweep["models"] if m not in task.get("models", [])]
+    if sweep["training"] == "shared" and missing:
+        return [
+            f"{key}.models': {missing} are not trained for task {sweep['task']!r}; add them to its models "
+            "or set experiments.gap_context.training to per_context"
+        ]
+    return []

@@ -60,3 +60,84 @@ def example_grid(
     fig.colorbar(image, cax=colorbar_axis).set_label("magnitude (dB)", fontsize=8)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# Panels of the training figure: (title, loss column); Pix2Pix's losses pull in different
+# directions, so each gets its own panel.
+LOSS_PANELS = {
+    "pix2pix": [
+        ("generator, adversarial", "g_adversarial"),
+        ("generator, L1", "g_l1"),
+        ("discriminator", "d_loss"),
+        ("generator, total (adversarial + λ·L1)", "loss"),
+    ],
+}
+
+
+def training_curves(history, model: str, task: str, path: str) -> None:
+    """Training and validation loss per epoch (``history``: the CSVLogger table)."""
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    panels = LOSS_PANELS.get(model, [("loss", "loss")])
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    epochs = history["epoch"].to_numpy() + 1
+    for ax, (title, column) in zip(axes[0], panels):
+        ax.plot(epochs, history[column], marker="o", markersize=3, label="training")
+        if f"val_{column}" in history.columns:
+            ax.plot(epochs, history[f"val_{column}"], marker="s", markersize=3, label="validation")
+            best = int(np.nanargmin(history[f"val_{column}"].to_numpy()))
+            if column == "loss":
+                ax.axvline(epochs[best], color="grey", linestyle=":", linewidth=1, label=f"best (epoch {epochs[best]})")
+        ax.set_title(title, fontsize=10)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Training of {model} for task {task}", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def quality_vs_difficulty(
+    curves: dict[str, object],
+    labels: dict[str, str],
+    x_label: str,
+    title: str,
+    path: str,
+) -> None:
+    """One panel per metric (``curves``: metric heading -> the table of
+    :func:`specrestore.difficulty.binned_quality`), one line per system with its 95 %
+    interval as a band."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.0 * len(curves) + 3.6, 3.8), squeeze=False)
+    colours = plt.get_cmap("tab10")
+    systems = list(labels)
+    for ax, (heading, table) in zip(axes[0], curves.items()):
+        for index, system in enumerate(systems):
+            line = table[table["system"] == system]
+            if line.empty:
+                continue
+            colour = colours(index % 10)
+            ax.plot(line["difficulty"], line["mean"], marker="o", color=colour, label=labels[system])
+            ax.fill_between(line["difficulty"], line["low"], line["high"], color=colour, alpha=0.15, linewidth=0)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(heading)
+        ax.grid(alpha=0.3)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0, 0.72, 0.92))
+    fig.legend(handles, names, loc="center left", bbox_to_anchor=(0.73, 0.5), fontsize=8, frameon=False)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

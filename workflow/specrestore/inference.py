@@ -127,3 +127,10 @@ def _restore_mfcc(trained: TrainedModel, utterance: Utterance, sample_rate: int,
     coefficients = (prediction * frames.std + frames.mean).T
     audio = mfcc_to_audio(coefficients, sample_rate, mfcc_params, len(utterance.corrupted))
     return compose(audio, utterance)
+
+
+def model_restorer(
+    trained: TrainedModel, mode: str | None, sample_rate: int, params: dsp.StftParams, iterations: int = 32
+):
+    """A trained model as a plain restorer (utterance -> waveform), as the experiments use them."""
+    return lambda utterance: restore_with_model(trained, mode, utterance, sample_rate, params, iterations)
