@@ -5,29 +5,22 @@ log = job_log(snakemake.log[0])
 from pathlib import Path
 
 import pandas as pd
-import soundfile as sf
 
 from specrestore.dsp import StftParams
-from specrestore.evaluation import choose_examples
+from specrestore.evaluation import load_examples
 from specrestore.figures import example_grid
 from specrestore.restoration import system_label
-from specrestore.store import ArrayFile
 
-task = snakemake.wildcards.task
-utterances = pd.read_parquet(snakemake.input.utterances)
-test = utterances[utterances["split"] == "test"]
-chosen = choose_examples(test["id"].tolist(), snakemake.params.seed, snakemake.params.examples)
-shard_of = dict(zip(test["id"], test["shard"]))
-examples = []
-for utt_id in chosen:
-    example = {"id": utt_id}
-    with ArrayFile(snakemake.input.clean[shard_of[utt_id]]) as clean:
-        example["target"] = clean.get("audio", utt_id)
-    for system in snakemake.params.systems:
-        restored_dir = Path(snakemake.input.restored[0]).parents[1] / system / f"{shard_of[utt_id]:03d}"
-        example[system], _ = sf.read(restored_dir / f"{utt_id}.flac", dtype="float32")
-    examples.append(example)
-columns = [("target", "Target (clean)")] + [(s, system_label(s)) for s in snakemake.params.systems]
+task, systems = snakemake.wildcards.task, snakemake.params.systems
+examples = load_examples(
+    pd.read_parquet(snakemake.input.utterances),
+    snakemake.input.clean,
+    Path(snakemake.input.restored[0]).parents[1],
+    systems,
+    snakemake.params.seed,
+    snakemake.params.examples,
+)
+columns = [("target", "Target (clean)")] + [(s, system_label(s)) for s in systems]
 example_grid(
     examples,
     columns,
@@ -36,4 +29,4 @@ example_grid(
     f"Task {task}: test utterances",
     snakemake.output[0],
 )
-log.info("examples of %s: %s", task, ", ".join(chosen))
+log.info("examples of %s: %s", task, ", ".join(e["id"] for e in examples))

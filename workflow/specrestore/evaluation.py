@@ -69,3 +69,21 @@ def evaluate_shard(
 def choose_examples(test_ids: list[str], seed: int, count: int) -> list[str]:
     """A fixed handful of test utterances for figures and listening."""
     return sorted(test_ids, key=lambda i: stable_hash(seed, "example", i))[:count]
+
+
+def load_examples(
+    utterances: pd.DataFrame, clean_shards: list[str], restored_root: Path, systems: list[str], seed: int, count: int
+) -> list[dict]:
+    """The example test utterances (figure and listening page share them): per
+    utterance ``id``, ``target`` (clean) and each system's restored waveform."""
+    test = utterances[utterances["split"] == "test"]
+    shard_of = dict(zip(test["id"], test["shard"]))
+    examples = []
+    for utt_id in choose_examples(test["id"].tolist(), seed, count):
+        with ArrayFile(clean_shards[shard_of[utt_id]]) as clean:
+            example = {"id": utt_id, "target": clean.get("audio", utt_id)}
+        for system in systems:
+            flac = Path(restored_root) / system / f"{shard_of[utt_id]:03d}" / f"{utt_id}.flac"
+            example[system], _ = sf.read(flac, dtype="float32")
+        examples.append(example)
+    return examples
