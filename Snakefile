@@ -17,6 +17,7 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/experiments.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/recordings.smk"
 
 
 # Seconds of work on small files: not worth a cluster submission.

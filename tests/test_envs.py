@@ -28,7 +28,7 @@ NOT_REACHED = {
     "train.yaml": {
         "jax": "the JAX training step runs only with KERAS_BACKEND=jax; the env installs TensorFlow",
         "torch": "the PyTorch training step runs only with KERAS_BACKEND=torch",
-        "noisereduce": "spectral gating is a classical method (rule restore), which models never call",
+        "noisereduce": "spectral gating is a classical method (rule restore_classical), which models never call",
     },
     "sweep_model.yaml": {
         "jax": "the JAX training step runs only with KERAS_BACKEND=jax",

@@ -104,7 +104,8 @@ def test_every_job_went_through_the_scheduler(runs):
     rules = {re.match(r"rule_(.+?)(_wildcards_.*)?$", job["Comment"]).group(1) for job in jobs}
     assert rules == {
         "synthesize_demo", "manifest", "resample", "stft", "corrupt", "train",
-        "restore", "restore_model", "evaluate", "example_figure",
+        "restore_classical", "restore_model", "evaluate", "example_figure", "audio_examples",
+        "training_figure", "difficulty_figure",
     }  # fmt: skip
     assert not rules & LOCAL_RULES
     evaluate = [job for job in jobs if job["Comment"].startswith("rule_evaluate_")]

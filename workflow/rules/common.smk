@@ -4,6 +4,7 @@ import re
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 # The library lives beside the rules. Putting it on the path here (and in PYTHONPATH,
@@ -120,6 +121,48 @@ def model_files(wildcards):
         "model": f"{R}/models/{wildcards.task}/{model}/best.keras",
         "setup": f"{R}/models/{wildcards.task}/{model}/setup.json",
     }
+
+
+def restore_output():
+    """Where `snakemake restore` writes: restore.output, or a folder named after the input."""
+    if config["restore"]["output"]:
+        return config["restore"]["output"]
+    name = Path(config["restore_input"]).stem if config["restore_input"] else "restored"
+    return f"{R}/recordings/{name}"
+
+
+def restore_inputs(wildcards):
+    """The recordings, the mask folder if one is given, and the model: a folder given in
+    restore.model, or the first model of the task named restore_task, which the
+    pipeline trains if it is missing. Only evaluated when `restore` is asked for."""
+    if not config["restore_input"]:
+        raise WorkflowError("snakemake restore needs the recordings: --config restore_input=DIR restore_task=gap")
+    recordings = Path(config["restore_input"])
+    if not recordings.exists():
+        raise WorkflowError(f"restore_input {recordings}: no such file or folder")
+    inputs = {"recordings": str(recordings)}
+    if config["restore"]["masks"]:
+        masks = Path(config["restore"]["masks"]).resolve()
+        if Path(restore_output()).resolve() in [masks, *masks.parents]:
+            raise WorkflowError(
+                f"restore.masks {config['restore']['masks']} is inside the output folder, which snakemake "
+                "empties before restoring; copy the edited masks elsewhere first"
+            )
+        inputs["masks"] = config["restore"]["masks"]
+    restore = config["restore"]
+    task = config["restore_task"]
+    if restore["model"]:
+        inputs["model"] = str(Path(restore["model"]) / "setup.json")
+    elif restore["method"] is None:
+        models = [m for m in MODELS.get(task, []) if m in ("cnn8", "unet", "pix2pix", "mfccnet")]
+        if not models:
+            raise WorkflowError(
+                f"restore_task {task}: this config has no task of that name with a model; "
+                "set restore.model to a trained model folder or restore.method to a classical method"
+            )
+        inputs["model"] = f"{R}/models/{task}/{models[0]}/setup.json"
+        inputs["weights"] = f"{R}/models/{task}/{models[0]}/best.keras"
+    return inputs
 
 
 def metric_files(wildcards):

@@ -1,4 +1,4 @@
-rule restore:
+rule restore_classical:
     """Restore the test utterances of one shard with one classical system (a method,
     with its phase where it restores magnitudes); 24-bit FLAC per utterance."""
     wildcard_constraints:

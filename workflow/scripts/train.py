@@ -24,6 +24,12 @@ options, training, seed = snakemake.params.options, snakemake.params.training, s
 params = StftParams.from_config(snakemake.params.stft)
 out_dir = Path(snakemake.output.best).parent
 inputs = snakemake.input
+about = {
+    "task": snakemake.wildcards.task,
+    "corruptions": list(snakemake.params.corruptions),
+    "sample_rate": snakemake.params.sample_rate,
+    "stft": {k: snakemake.params.stft[k] for k in ("n_fft", "hop", "window")},
+}
 limit = training["max_utterances"]
 if model == "mfccnet":
     mfcc_params = MfccParams(**{k: options[k] for k in ("n_mfcc", "n_mels", "n_fft", "hop", "lifter", "fmin", "fmax")})
@@ -32,7 +38,7 @@ if model == "mfccnet":
         load_mfcc_frames(inputs.clean, inputs.corrupted, inputs.corruption, {split}, rate, params, mfcc_params, limit)
         for split in ("train", "valid")
     ]
-    summary = train_mfccnet(options, training, splits[0], splits[1], out_dir, seed)
+    summary = train_mfccnet(options, training, splits[0], splits[1], out_dir, seed, about)
 else:
     train_pairs, valid_pairs = (
         load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {split}, params, limit)
@@ -40,6 +46,6 @@ else:
     )
     summary = train_spectrogram_model(
         model, options, training, snakemake.params.corruptions, train_pairs, valid_pairs, out_dir, seed,
-        workers=2,
+        workers=2, about=about,
     )  # fmt: skip
 log.info("trained %s on %s: %s", model, snakemake.wildcards.task, json.dumps(summary))

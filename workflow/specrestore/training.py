@@ -144,8 +144,11 @@ def train_spectrogram_model(
     out_dir: str | Path,
     seed: int,
     workers: int = 1,
+    about: dict | None = None,
 ) -> dict:
-    """Train cnn8, unet or pix2pix on (corrupted, clean) magnitude pairs."""
+    """Train cnn8, unet or pix2pix on (corrupted, clean) magnitude pairs. ``about`` (the
+    task, its corruptions, the sample rate and STFT) goes into setup.json, so that the
+    model can be used outside the pipeline."""
     from .datasets import PatchDataset, prepare
 
     out_dir = Path(out_dir)
@@ -160,7 +163,7 @@ def train_spectrogram_model(
     patch_frames = training["patch_frames"]
     n_freq = train_arrays[0].x.shape[0]
     setup = {"model": name, "target": target, "patch_frames": patch_frames, "n_freq": n_freq, **kind,
-             "normalization": options["normalization"]}  # fmt: skip
+             "normalization": options["normalization"], **(about or {})}  # fmt: skip
     (out_dir / "setup.json").write_text(json.dumps(setup, indent=1))
 
     dataset = PatchDataset(
@@ -195,7 +198,9 @@ def train_spectrogram_model(
     return {"epochs_run": len(history.history.get("loss", [])), "seconds": time.perf_counter() - started, **setup}
 
 
-def train_mfccnet(options: dict, training: dict, train_frames, valid_frames, out_dir: str | Path, seed: int) -> dict:
+def train_mfccnet(
+    options: dict, training: dict, train_frames, valid_frames, out_dir: str | Path, seed: int, about: dict | None = None
+) -> dict:
     """Seed 2's frame network on MFCC frames (Adagrad, MSE, batches of 128)."""
     from .datasets import FrameDataset
     from .models import build_mfccnet
@@ -206,6 +211,7 @@ def train_mfccnet(options: dict, training: dict, train_frames, valid_frames, out
     setup = {
         "model": "mfccnet",
         **{k: options[k] for k in ("n_mfcc", "n_mels", "n_fft", "hop", "lifter", "fmin", "fmax")},
+        **(about or {}),
     }
     (out_dir / "setup.json").write_text(json.dumps(setup, indent=1))
     dataset = FrameDataset(train_frames, options["batch_size"], training["steps_per_epoch"], seed)

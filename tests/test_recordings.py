@@ -1,0 +1,369 @@
+"""Restoring one's own recordings: dropout detection on real speech, the folder
+restore (formats, rates, lengths, channels, bad input, masks, chunks) and the CLI."""
+
+import itertools
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from specrestore import dsp
+from specrestore.detection import (
+    DetectionParams,
+    detect_gaps,
+    detect_streaming,
+    detection_windows,
+    match_gaps,
+)
+from specrestore.recordings import RestoreOptions, chunk_borders, make_restorer, restore_folder
+
+PARAMS = DetectionParams()
+
+
+def realmini_files(root):
+    return sorted(p for p in root.rglob("*") if p.suffix in (".wav", ".flac"))
+
+
+def place_gaps(n, rate, rng, shortest_ms=10, longest_ms=200):
+    """Non-overlapping [start, end) gaps 10-200 ms long, 0.1-0.8 s apart, away from the ends."""
+    spans, position = [], int(0.05 * rate)
+    while True:
+        position += int(rng.uniform(0.1, 0.8) * rate)
+        length = int(rng.uniform(shortest_ms, longest_ms) * rate / 1000)
+        if position + length > n - int(0.05 * rate):
+            return spans
+        spans.append((position, position + length))
+        position += length
+
+
+def test_known_gaps_in_real_speech_are_found(realmini):
+    rng = np.random.default_rng(8)
+    truth_total = found_total = detected_total = correct_total = 0
+    for path in realmini_files(realmini):
+        x, rate = sf.read(path, dtype="float32")
+        spans = place_gaps(len(x), rate, rng)
+        for start, end in spans:
+            x[start:end] = 0
+        detected = detect_gaps(x, rate, PARAMS).gaps
+        found, correct = match_gaps(detected, spans)
+        truth_total += len(spans)
+        found_total += found
+        detected_total += len(detected)
+        correct_total += correct
+    recall, precision = found_total / truth_total, correct_total / detected_total
+    print(f"{truth_total} gaps of 10-200 ms in 362 files: recall {recall:.4f}, precision {precision:.4f}")
+    assert truth_total > 3000
+    assert recall >= 0.95 and precision >= 0.95
+
+
+def test_clean_real_speech_has_no_gaps(realmini):
+    files = realmini_files(realmini)
+    assert len(files) == 362
+    false_gaps = {}
+    for path in files:
+        x, rate = sf.read(path, dtype="float32")
+        detection = detect_gaps(x, rate, PARAMS)
+        if detection.gaps:
+            false_gaps[path.name] = detection.gaps
+    assert not false_gaps
+
+
+def test_stuck_and_dithered_dropouts_in_speech_are_found(realmini):
+    """Dropouts written as a held value or as ±1 LSB of dither, placed in speech."""
+    rng = np.random.default_rng(3)
+    kinds, found = {"stuck": [0, 0], "near silence": [0, 0]}, 0
+    for path in realmini_files(realmini)[::6]:
+        x, rate = sf.read(path, dtype="float32")
+        edge = int(0.005 * rate)
+        for start, end in place_gaps(len(x), rate, rng):
+            if min(dsp.power_db(x[start - edge : start]), dsp.power_db(x[end : end + edge])) < -50:
+                continue  # inside a pause: dither there is not a sudden drop
+            for kind in kinds:
+                y = x.copy()
+                y[start:end] = y[start - 1] if kind == "stuck" else rng.integers(-1, 2, end - start) / 32768
+                gaps = detect_gaps(y, rate, PARAMS).gaps
+                hit, _ = match_gaps(gaps, [(start - (kind == "stuck"), end)])
+                kinds[kind][0] += 1
+                kinds[kind][1] += hit
+                found += hit and any(g.kind == kind for g in gaps)
+    for kind, (total, hits) in kinds.items():
+        assert total > 100 and hits / total >= 0.95, (kind, total, hits)
+    assert found >= 0.95 * sum(total for total, _ in kinds.values())
+
+
+def test_pauses_and_ends_are_not_dropouts(speech_16k):
+    x = speech_16k[0]
+    rate = 16000
+    padded = np.concatenate([np.zeros(800, np.float32), x, np.zeros(800, np.float32)])
+    assert detect_gaps(padded, rate, PARAMS).gaps == []  # leading and trailing silence
+    middle = len(x) // 2
+    pause = np.concatenate([x[:middle], np.zeros(int(0.4 * rate), np.float32), x[middle:]])
+    detection = detect_gaps(pause, rate, PARAMS)
+    assert detection.gaps == [] and detection.silent_pauses  # longer than max_gap_ms
+    short = np.concatenate([x[:middle], np.zeros(int(0.1 * rate), np.float32), x[middle:]])
+    assert [(g.start, g.end) for g in detect_gaps(short, rate, PARAMS).gaps] == [(middle, middle + 1600)]
+
+
+def test_a_recording_with_gated_pauses_keeps_its_short_pauses(speech_16k):
+    """A noise gate writes every pause as digital silence, short ones included."""
+    rate = 16000
+    x = np.concatenate([speech_16k[0], np.zeros(int(0.5 * rate), np.float32), speech_16k[1]])
+    frame = 160
+    usable = len(x) // frame * frame
+    level = 10 * np.log10(np.mean(x[:usable].reshape(-1, frame) ** 2, axis=1) + 1e-20)
+    # The gate opens above -45 dBFS, holds for 50 ms and closes over 10 ms.
+    opened = level > -45
+    held = np.array([opened[max(0, i - 5) : i + 2].any() for i in range(len(opened))])
+    gain = np.convolve(np.repeat(held, frame).astype(np.float32), np.ones(frame, np.float32) / frame, "same")
+    gated = x.copy()
+    gated[:usable] *= gain
+    gated[:usable][np.abs(gain) < 1e-6] = 0
+    detection = detect_gaps(gated, rate, PARAMS)
+    loud = float(np.percentile(level, 95))
+    assert detection.silent_pauses
+    assert detection.plausible(loud, PARAMS) == []
+    dropout = gated.copy()
+    middle = len(speech_16k[0]) // 2  # a dropout in loud speech is still found
+    while level[middle // frame] < loud - 10:
+        middle += frame
+    dropout[middle : middle + 800] = 0
+    kept = detect_gaps(dropout, rate, PARAMS).plausible(loud, PARAMS)
+    assert any(g.start <= middle and g.end >= middle + 800 for g in kept)
+
+
+def test_block_by_block_detection_equals_one_piece(speech_16k):
+    rate = 16000
+    x = np.concatenate(speech_16k * 3)
+    rng = np.random.default_rng(1)
+    spans = place_gaps(len(x), rate, rng, 6, 240)
+    for start, end in spans:
+        x[start:end] = 0
+    whole = detect_gaps(x, rate, PARAMS).gaps
+    margin = PARAMS.margin(rate)
+    for block in (margin, 3 * margin + 17, len(x)):
+        windows = ((start, x[start:end]) for start, end in detection_windows(len(x), block, margin))
+        assert detect_streaming(windows, len(x), rate, PARAMS).gaps == whole
+    assert match_gaps(whole, spans) == (len(spans), len(whole))
+
+
+def test_chunk_borders_avoid_gaps():
+    class Span:
+        def __init__(self, start, end):
+            self.start, self.end = start, end
+
+    gaps = [Span(990, 1020), Span(2995, 3100)]
+    borders = chunk_borders(5000, 1000, gaps, keep_clear=10)
+    assert borders[0] == 0 and borders[-1] == 5000
+    for border in borders[1:-1]:
+        assert all(not (g.start - 10 < border < g.end + 10) for g in gaps)
+    assert min(b - a for a, b in itertools.pairwise(borders)) >= 500
+
+
+# --------------------------------------------------------------------------- folders
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory, speech):
+    """A folder of recordings with known dropouts, in several formats and rates."""
+    folder = tmp_path_factory.mktemp("recordings") / "in"
+    (folder / "calls").mkdir(parents=True)
+    voices = [dsp.normalise_level(x, rate, -26)[0] for x, rate in speech.values()]
+    rate = next(iter(speech.values()))[1]
+    long_voice = np.concatenate(voices[:4])
+    gaps = {}
+
+    def with_gaps(x, rate, spans):
+        y = x.copy()
+        for start, end in spans:
+            y[start:end] = 0
+        return y
+
+    spans = [(int(0.6 * rate), int(0.68 * rate)), (int(1.5 * rate), int(1.52 * rate))]
+    sf.write(folder / "mono16.wav", with_gaps(voices[0], rate, spans), rate, subtype="PCM_16")
+    gaps["mono16.wav"] = spans
+    x48 = dsp.resample(voices[1], rate, 48000)
+    spans48 = [(int(0.9 * 48000), int(1.0 * 48000))]
+    sf.write(folder / "calls" / "wide.flac", with_gaps(x48, 48000, spans48), 48000, subtype="PCM_24")
+    gaps["calls/wide.flac"] = spans48
+    stereo = np.stack([with_gaps(voices[2], rate, spans), voices[2]], axis=1)
+    sf.write(folder / "stereo.wav", stereo, rate, subtype="PCM_16")
+    gaps["stereo.wav"] = spans
+    x8 = dsp.resample(voices[3], rate, 8000)
+    sf.write(folder / "phone.wav", with_gaps(x8, 8000, [(8000, 8400)]), 8000, subtype="PCM_16")
+    gaps["phone.wav"] = [(8000, 8400)]
+    borders = [int(s * rate) for s in (1.0, 2.0, 3.0, 4.0)]
+    long_spans = [(b - 300, b + 300) for b in borders]  # straddle every 1 s chunk border
+    sf.write(folder / "long.wav", with_gaps(long_voice, rate, long_spans), rate, subtype="PCM_16")
+    gaps["long.wav"] = long_spans
+    sf.write(folder / "clean.wav", voices[4], rate, subtype="PCM_16")
+    sf.write(folder / "vorbis.ogg", voices[5], rate, format="OGG", subtype="VORBIS")
+    (folder / "broken.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt nothing else")
+    hum = 0.05 * np.sin(2 * np.pi * 50 * np.arange(3 * rate) / rate)
+    sf.write(folder / "hum.wav", hum.astype(np.float32), rate, subtype="PCM_16")
+    sf.write(folder / "silent.wav", np.full(rate, 1e-5, np.float32), rate, subtype="PCM_16")
+    return folder, gaps
+
+
+def restore(folder, out, **options):
+    quality = options.pop("quality", False)
+    task = options.pop("task", "gap")
+    restorer = make_restorer(task, None, options.pop("method", None))
+    return restore_folder(folder, out, restorer, RestoreOptions(task=task, quality=quality, **options))
+
+
+@pytest.fixture(scope="module")
+def restored(recordings, tmp_path_factory):
+    folder, _ = recordings
+    out = tmp_path_factory.mktemp("restored") / "out"
+    report = restore(folder, out, chunk_s=1.0, quality=True)
+    return out, report.set_index("file")
+
+
+def test_every_recording_gets_a_report_line(restored, recordings):
+    out, report = restored
+    assert set(report.index) == {
+        "mono16.wav", "calls/wide.flac", "stereo.wav", "phone.wav", "long.wav", "clean.wav", "vorbis.ogg",
+        "broken.wav", "hum.wav", "silent.wav",
+    }  # fmt: skip
+    assert report.loc["broken.wav", "status"] == "failed"
+    assert "not a readable audio file" in report.loc["broken.wav", "message"]
+    assert report.loc["hum.wav", "status"] == "unchanged" and "no speech" in report.loc["hum.wav", "message"]
+    assert report.loc["silent.wav", "status"] == "unchanged" and "no speech" in report.loc["silent.wav", "message"]
+    for name in ("clean.wav", "vorbis.ogg"):
+        assert report.loc[name, "status"] == "unchanged" and report.loc[name, "gaps"] == 0
+    for name in ("mono16.wav", "calls/wide.flac", "stereo.wav", "phone.wav", "long.wav"):
+        assert report.loc[name, "status"] == "restored", report.loc[name, "message"]
+    assert "48000" in report.loc["calls/wide.flac", "message"] or report.loc["calls/wide.flac", "working_rate"] == 48000
+    assert "2 channels" in report.loc["stereo.wav", "message"]
+    on_disk = pd.read_csv(out / "restore_report.csv")
+    assert len(on_disk) == 10 and not (out / "broken.wav").exists()
+
+
+def test_round_trip_keeps_format_rate_length_and_every_sample_outside_the_gaps(restored, recordings):
+    out, _ = restored
+    folder, gaps = recordings
+    for name, spans in gaps.items():
+        before, after = sf.info(folder / name), sf.info(out / name)
+        assert (after.format, after.subtype, after.samplerate, after.frames, after.channels) == (
+            before.format, before.subtype, before.samplerate, before.frames, before.channels,
+        )  # fmt: skip
+        x, _ = sf.read(folder / name, dtype="int32", always_2d=True)
+        y, _ = sf.read(out / name, dtype="int32", always_2d=True)
+        # Outside the dropouts as detected, which may take in a natural zero sample
+        # next to a placed gap.
+        mask = pd.read_csv(out / "gaps" / f"{name}.csv")
+        inside = np.zeros(len(x), dtype=bool)
+        for start, end in zip(mask["start_sample"], mask["end_sample"]):
+            inside[start:end] = True
+        assert np.array_equal(x[~inside], y[~inside]), name
+        assert np.count_nonzero(y[inside, 0]) > 0.9 * inside.sum(), name  # the gaps are filled
+        if x.shape[1] == 2:
+            assert np.array_equal(x[:, 1], y[:, 1])  # the clean channel has no gaps
+    for name in ("clean.wav", "vorbis.ogg", "hum.wav"):
+        assert (out / name).read_bytes() == (folder / name).read_bytes()
+
+
+def test_detected_gaps_are_written_as_editable_masks(restored, recordings):
+    out, report = restored
+    _, gaps = recordings
+    for name, spans in gaps.items():
+        mask = pd.read_csv(out / "gaps" / f"{name}.csv")
+        assert list(mask.columns[:7]) == [
+            "channel", "start_s", "end_s", "length_ms", "start_sample", "end_sample", "kind",
+        ]  # fmt: skip
+        detected = sorted(zip(mask["start_sample"], mask["end_sample"]))
+        assert len(detected) == len(spans), name
+        rate = sf.info(recordings[0] / name).samplerate
+        for (start, end), (true_start, true_end) in zip(detected, sorted(spans)):
+            assert 0 <= true_start - start <= rate // 1000 and 0 <= end - true_end <= rate // 1000, name
+        assert report.loc[name, "gaps"] == len(spans) and report.loc[name, "mask"] == "detected"
+    stereo = pd.read_csv(out / "gaps" / "stereo.wav.csv")
+    assert set(stereo["channel"]) == {1}
+
+
+def test_quality_before_and_after_is_reported(restored):
+    _, report = restored
+    for name in ("mono16.wav", "long.wav"):
+        row = report.loc[name]
+        assert row["quality_metric"] == "plcmos"
+        assert 1 <= row["quality_before"] <= 5 and 1 <= row["quality_after"] <= 5
+
+
+def test_an_edited_mask_is_used_on_the_rerun(restored, recordings, tmp_path):
+    out, _ = restored
+    folder, gaps = recordings
+    masks = tmp_path / "masks"
+    (masks / "calls").mkdir(parents=True)
+    mask = pd.read_csv(out / "gaps" / "mono16.wav.csv")
+    kept = mask.iloc[:1]  # the user decides the second one is not a dropout
+    kept.to_csv(masks / "mono16.wav.csv", index=False)
+    (masks / "calls" / "wide.flac.csv").write_text("channel,start_s,end_s\nall,0.9,not a number\n")
+    report = restore(folder, tmp_path / "out", masks=masks).set_index("file")
+    assert report.loc["mono16.wav", "mask"] == "given" and report.loc["mono16.wav", "gaps"] == 1
+    x, _ = sf.read(folder / "mono16.wav", dtype="int16")
+    y, _ = sf.read(tmp_path / "out" / "mono16.wav", dtype="int16")
+    (first_start, first_end), (second_start, second_end) = gaps["mono16.wav"]
+    assert np.count_nonzero(y[first_start:first_end]) > 0
+    assert np.array_equal(y[second_start:second_end], x[second_start:second_end])  # left as it was
+    assert report.loc["calls/wide.flac", "status"] == "failed"
+    assert "wide.flac.csv, line 2: start and end must be numbers" in report.loc["calls/wide.flac", "message"]
+    assert report.loc["stereo.wav", "mask"] == "detected"  # no mask file: detected as before
+
+
+def test_chunked_restoration_equals_one_piece(recordings, tmp_path):
+    folder, _ = recordings
+    restore(folder, tmp_path / "chunked", chunk_s=1.0)
+    restore(folder, tmp_path / "whole", chunk_s=600.0)
+    for name in ("long.wav", "mono16.wav", "calls/wide.flac"):
+        assert sf.read(tmp_path / "chunked" / name)[0].tolist() == sf.read(tmp_path / "whole" / name)[0].tolist()
+
+
+def test_denoising_in_chunks_has_no_seams(speech, tmp_path):
+    x, rate = next(iter(speech.values()))
+    noisy = x + np.random.default_rng(0).normal(0, 0.01, len(x)).astype(np.float32)
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "noisy.flac", noisy, rate, subtype="PCM_16")
+    report = restore(tmp_path / "in", tmp_path / "chunked", task="noise", chunk_s=1.0)
+    assert report.loc[0, "status"] == "restored" and report.loc[0, "mask"] == "none"
+    restore(tmp_path / "in", tmp_path / "whole", task="noise", chunk_s=600.0)
+    chunked, _ = sf.read(tmp_path / "chunked" / "noisy.flac", dtype="float32")
+    whole, _ = sf.read(tmp_path / "whole" / "noisy.flac", dtype="float32")
+    assert len(chunked) == len(noisy) and np.all(np.isfinite(chunked))
+    frame = rate // 50
+    usable = len(x) // frame * frame
+    quiet = np.argsort(np.mean(x[:usable].reshape(-1, frame) ** 2, axis=1))[: usable // frame // 10]
+    residual = {
+        name: dsp.power_db(np.concatenate([(y - x)[i * frame : (i + 1) * frame] for i in quiet]))
+        for name, y in (("noisy", noisy), ("chunked", chunked))
+    }
+    assert residual["chunked"] < residual["noisy"] - 6, residual  # the pauses lost their noise
+    assert dsp.snr_db(whole, chunked) > 10  # chunks restore what the whole file would
+    assert np.abs(np.diff(chunked)).max() < 2 * np.abs(np.diff(whole)).max()  # and leave no seams
+
+
+def test_the_output_folder_may_not_be_the_input(recordings):
+    folder, _ = recordings
+    with pytest.raises(Exception, match="must not be the input folder"):
+        restore(folder, folder / "out")
+
+
+def test_command_line_restores_a_folder(recordings, tmp_path):
+    folder, gaps = recordings
+    result = subprocess.run(
+        [sys.executable, "-m", "specrestore.cli", "restore", str(folder), str(tmp_path / "out"), "--task", "gap",
+         "--no-quality", "--chunk-seconds", "2"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr  # one recording is unreadable
+    assert "10 recordings: 1 failed, 5 restored, 4 unchanged" in result.stderr
+    assert "100.0%" in result.stderr  # the progress bar reached the end
+    report = pd.read_csv(tmp_path / "out" / "restore_report.csv").set_index("file")
+    assert report.loc["long.wav", "gaps"] == len(gaps["long.wav"])
+    bad = subprocess.run(
+        [sys.executable, "-m", "specrestore.cli", "restore", str(folder), str(tmp_path / "x"), "--method", "nope"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "method 'nope' does not restore" in bad.stderr

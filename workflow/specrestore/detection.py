@@ -1,0 +1,256 @@
+"""Finding dropouts in recordings that come with no mask.
+
+A dropout is a run of samples that carries no signal where the recording around it
+does: a lost packet or a buffer underrun written as zeros, a converter that stuck at one
+value, a drop to near-digital silence. Three kinds of run are looked for, each between
+``min_gap_ms`` and ``max_gap_ms`` long and not touching either end of the recording
+(leading and trailing silence, and the zero padding some corpora add, are not
+dropouts):
+
+- ``digital silence``: every sample exactly zero;
+- ``stuck``: every sample the same non-zero value (a stuck converter or a held buffer);
+- ``near silence``: every sample within ``near_silence_lsb`` steps of 16-bit zero (a
+  dropout written with dither or comfort noise).
+
+Speech itself never holds one value for milliseconds, but very quiet pauses can sit at
+a least significant bit or two, and some editors write true digital silence into
+pauses. So every run must also drop *suddenly* from its surroundings: the signal in the
+``edge_ms`` on each side must lie ``sudden_db`` above the run and above one 16-bit
+step RMS (-90.3 dBFS). A pause that fades out, or a pause whose neighbourhood is itself digital
+silence, is left alone; longer silences than ``max_gap_ms`` are pauses whatever their
+edges.
+
+On ../shared/data/realmini (362 real recordings) no clean file has such a run; the
+nearest things are CMU Arctic's 5 ms of zero padding at the end of each file and a
+338 ms digitally silent pause in one LibriSpeech file with edges at -100 dBFS.
+
+Detection only looks at a bounded neighbourhood of each run, so a recording of any
+length can be scanned block by block (:func:`detect_streaming`) with the same result as
+in one piece.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .dsp import true_runs
+
+LSB_16 = 1.0 / 32768
+KINDS = ("digital silence", "stuck", "near silence")
+# One 16-bit step RMS: below this a neighbourhood is itself digital silence.
+SILENCE_DB = 20 * math.log10(LSB_16)
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    min_gap_ms: float = 5.0
+    max_gap_ms: float = 250.0
+    near_silence_lsb: float = 2.0
+    edge_ms: float = 5.0
+    sudden_db: float = 30.0
+    pause_edge_db: float = 25.0
+
+    def __post_init__(self):
+        if not 0 < self.min_gap_ms <= self.max_gap_ms:
+            raise ValueError(f"need 0 < min_gap_ms <= max_gap_ms, got {self.min_gap_ms} and {self.max_gap_ms}")
+        if self.edge_ms <= 0 or self.near_silence_lsb < 0:
+            raise ValueError("edge_ms must be positive and near_silence_lsb not negative")
+
+    @classmethod
+    def from_config(cls, section: dict | None) -> DetectionParams:
+        return cls(**(section or {}))
+
+    def samples(self, sample_rate: int) -> tuple[int, int, int]:
+        """Shortest gap, longest gap and edge window in samples."""
+        return (
+            max(2, math.ceil(self.min_gap_ms * sample_rate / 1000)),
+            math.floor(self.max_gap_ms * sample_rate / 1000),
+            max(1, round(self.edge_ms * sample_rate / 1000)),
+        )
+
+    def margin(self, sample_rate: int) -> int:
+        """Samples of context a block needs on each side for streaming detection."""
+        _, longest, edge = self.samples(sample_rate)
+        return longest + edge + 2
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A dropout: samples ``[start, end)`` of one channel (0-based; None: every channel)."""
+
+    start: int
+    end: int
+    kind: str
+    channel: int | None = None
+    edge_db: float = 0.0  # level of the quieter side, dBFS
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+    def as_row(self, sample_rate: int) -> dict:
+        return {
+            "channel": "all" if self.channel is None else self.channel + 1,
+            "start_s": round(self.start / sample_rate, 6),
+            "end_s": round(self.end / sample_rate, 6),
+            "length_ms": round(1000 * self.length / sample_rate, 3),
+            "start_sample": self.start,
+            "end_sample": self.end,
+            "kind": self.kind,
+            "edge_db": self.edge_db,
+        }
+
+
+def _level_db(x: np.ndarray) -> float:
+    if len(x) == 0:
+        return -math.inf
+    power = float(np.mean(np.square(x, dtype=np.float64)))
+    return 10 * math.log10(power) if power > 0 else -math.inf
+
+
+def _candidate_runs(x: np.ndarray, params: DetectionParams, shortest: int) -> list[tuple[int, int, str]]:
+    """Runs of one repeated value, and runs of near-digital silence, of at least
+    ``shortest`` samples, as (start, end, kind)."""
+    runs = []
+    if len(x) < shortest:
+        return runs
+    same = np.zeros(len(x), dtype=bool)
+    same[1:] = x[1:] == x[:-1]
+    for start, end in true_runs(same):
+        start -= 1  # the first sample of the run has no equal predecessor
+        if end - start >= shortest:
+            runs.append((start, end, "digital silence" if x[start] == 0 else "stuck"))
+    if params.near_silence_lsb > 0:
+        quiet = np.abs(x) <= params.near_silence_lsb * LSB_16
+        for start, end in true_runs(quiet):
+            if end - start >= shortest:
+                runs.append((start, end, "near silence"))
+    return runs
+
+
+def _merge(runs: list[tuple]) -> list[tuple]:
+    """Overlapping runs as one, named after the most specific kind among them, with the
+    quieter of their edge levels."""
+    merged: list[tuple] = []
+    for start, end, kind, edge_db in sorted(runs):
+        if merged and start <= merged[-1][1]:
+            last_start, last_end, last_kind, last_edge = merged[-1]
+            best = min(last_kind, kind, key=KINDS.index)
+            merged[-1] = (last_start, max(last_end, end), best, min(last_edge, edge_db))
+        else:
+            merged.append((start, end, kind, edge_db))
+    return merged
+
+
+@dataclass
+class Detection:
+    """The dropouts found, and whether the recording writes its pauses as digital
+    silence (runs of zeros longer than ``max_gap_ms`` inside it)."""
+
+    gaps: list[Gap]
+    silent_pauses: bool = False
+
+    def plausible(self, loud_db: float, params: DetectionParams) -> list[Gap]:
+        """The gaps left once a recording's own habits are known: where pauses are
+        digital silence (a noise gate, an editor), a short silence whose edges are far
+        below the speech (``pause_edge_db`` under ``loud_db``, the level of its loud
+        frames) is a short pause too, not a dropout."""
+        if not self.silent_pauses:
+            return self.gaps
+        return [g for g in self.gaps if g.edge_db >= loud_db - params.pause_edge_db]
+
+
+def detect_gaps(x: np.ndarray, sample_rate: int, params: DetectionParams, channel: int | None = None) -> Detection:
+    """The dropouts of a mono recording ``x`` (float, full scale 1)."""
+    x = np.asarray(x)
+    if x.ndim != 1:
+        raise ValueError(f"detect_gaps takes one channel, got shape {x.shape}")
+    shortest, longest, edge = params.samples(sample_rate)
+    accepted = []
+    silent_pauses = False
+    # Each candidate is judged on its own edges before overlapping ones are merged: a
+    # zeroed dropout inside a quiet pause is sudden, the pause around it is not.
+    for start, end, kind in _candidate_runs(x, params, shortest):
+        if start == 0 or end == len(x):
+            continue
+        if end - start > longest:
+            silent_pauses |= kind == "digital silence"
+            continue
+        before, after = x[max(0, start - edge) : start], x[end : end + edge]
+        # A stuck run sits at a value, not at silence; what counts is what is left on it.
+        run = x[start:end] - x[start] if kind == "stuck" else x[start:end]
+        edges_db = min(_level_db(before), _level_db(after))
+        if edges_db >= max(_level_db(run) + params.sudden_db, SILENCE_DB):
+            accepted.append((start, end, kind, edges_db))
+    gaps = [
+        Gap(int(start), int(end), kind, channel, round(edge_db, 2))
+        for start, end, kind, edge_db in _merge(accepted)
+    ]
+    return Detection(gaps, silent_pauses)
+
+
+def detect_streaming(
+    blocks: Iterator[tuple[int, np.ndarray]], total: int, sample_rate: int, params: DetectionParams, channel=None
+) -> Detection:
+    """:func:`detect_gaps` over a recording read in windows. ``blocks`` yields
+    ``(offset, window)`` where each window reaches :meth:`DetectionParams.margin`
+    samples beyond the stretch ``[offset + margin, next offset + margin)`` it is
+    responsible for (clipped at the ends of the recording), as
+    :func:`detection_windows` describes."""
+    margin = params.margin(sample_rate)
+    result = Detection([])
+    for offset, window in blocks:
+        own_start = 0 if offset == 0 else margin
+        own_end = len(window) - (0 if offset + len(window) >= total else margin)
+        # Padding the window's inner sides with a signal that is neither silent nor
+        # constant keeps runs that reach a window side from being taken for leading or
+        # trailing silence; such runs are always another window's responsibility.
+        pad_left = 0 if offset == 0 else 1
+        pad_right = 0 if offset + len(window) >= total else 1
+        padded = np.concatenate(
+            [np.full(pad_left, 0.5, window.dtype), window, np.full(pad_right, -0.5, window.dtype)]
+        )
+        found = detect_gaps(padded, sample_rate, params, channel)
+        result.silent_pauses |= found.silent_pauses
+        for gap in found.gaps:
+            start = gap.start - pad_left
+            if own_start <= start < own_end:
+                result.gaps.append(Gap(start + offset, gap.end - pad_left + offset, gap.kind, channel, gap.edge_db))
+    return result
+
+
+def detection_windows(total: int, block: int, margin: int) -> Iterator[tuple[int, int]]:
+    """(start, end) sample windows for :func:`detect_streaming`: stretches of ``block``
+    samples with ``margin`` on each side."""
+    for own in range(0, max(total, 1), block):
+        start = max(0, own - margin)
+        yield start, min(total, own + block + margin)
+
+
+def gaps_mask(gaps: list[Gap], n_samples: int, channel: int | None = None) -> np.ndarray:
+    """Boolean sample mask (True = missing) of the gaps that apply to ``channel``."""
+    mask = np.zeros(n_samples, dtype=bool)
+    for gap in gaps:
+        if gap.channel is None or channel is None or gap.channel == channel:
+            mask[max(0, gap.start) : min(n_samples, gap.end)] = True
+    return mask
+
+
+def match_gaps(detected: list[Gap], truth: list[tuple[int, int]], min_overlap: float = 0.5) -> tuple[int, int]:
+    """How many true gaps were found and how many detections are true: a detection
+    matches a true gap when it covers at least ``min_overlap`` of it."""
+
+    def overlap(gap: Gap, span: tuple[int, int]) -> int:
+        return max(0, min(gap.end, span[1]) - max(gap.start, span[0]))
+
+    found = sum(any(overlap(g, t) >= min_overlap * (t[1] - t[0]) for g in detected) for t in truth)
+    correct = sum(any(overlap(g, t) >= min_overlap * (t[1] - t[0]) for t in truth) for g in detected)
+    return found, correct
+
+
+def params_dict(params: DetectionParams) -> dict:
+    return asdict(params)
