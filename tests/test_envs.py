@@ -38,6 +38,12 @@ NOT_REACHED = {
         "onnxruntime": "the sweep scores in-gap SNR and PESQ only, not the non-intrusive metrics",
         "matplotlib": "the heat maps are drawn by rule sweep_table, in the evaluate env",
     },
+    "recordings.yaml": {
+        "jax": "the JAX training step runs only with KERAS_BACKEND=jax",
+        "torch": "the PyTorch training step runs only with KERAS_BACKEND=torch",
+        "pesq": "recordings have no clean reference: only PLCMOS and DNSMOS are scored",
+        "pystoi": "recordings have no clean reference: only PLCMOS and DNSMOS are scored",
+    },
 }
 
 

@@ -245,7 +245,7 @@ def test_every_recording_gets_a_report_line(restored, recordings):
 def test_round_trip_keeps_format_rate_length_and_every_sample_outside_the_gaps(restored, recordings):
     out, _ = restored
     folder, gaps = recordings
-    for name, spans in gaps.items():
+    for name in gaps:
         before, after = sf.info(folder / name), sf.info(out / name)
         assert (after.format, after.subtype, after.samplerate, after.frames, after.channels) == (
             before.format, before.subtype, before.samplerate, before.frames, before.channels,
@@ -367,3 +367,10 @@ def test_command_line_restores_a_folder(recordings, tmp_path):
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert bad.returncode == 2 and "method 'nope' does not restore" in bad.stderr
+
+
+def test_the_specrestore_command_is_installed():
+    from importlib.metadata import entry_points
+
+    (command,) = entry_points(group="console_scripts", name="specrestore")
+    assert command.value == "specrestore.cli:main"

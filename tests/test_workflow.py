@@ -335,3 +335,36 @@ def test_report_renders_in_a_headless_browser(demo_run, tmp_path):
             assert "<table>" in dom and "PESQ" in dom and "corrupted input" in dom
         else:
             assert "<audio" in dom and "data:audio/flac;base64," in dom
+
+
+def test_snakemake_restore_repairs_a_folder_with_the_trained_model(demo_run, speech, tmp_path):
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    x, rate = next(iter(speech.values()))
+    gap = slice(int(0.5 * rate), int(0.56 * rate))
+    y = x.copy()
+    y[gap] = 0
+    sf.write(folder / "call.wav", y, rate, subtype="PCM_16")
+    sf.write(folder / "clean.flac", x, rate, subtype="PCM_16")
+    result = run_snakemake(demo_run, "restore", "--config", f"restore_input={folder}", "restore_task=gap")
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "1 of 1 steps (100%) done" in result.stderr  # the gap task's U-Net is already trained
+    out = demo_run / "results/recordings/calls"
+    report = pd.read_csv(out / "restore_report.csv").set_index("file")
+    assert report.loc["call.wav", "status"] == "restored", report.loc["call.wav", "message"]
+    assert report.loc["call.wav", "restored_with"].startswith("unet.reconstruct")
+    assert report.loc["call.wav", "working_rate"] == 16000 and report.loc["call.wav", "gaps"] == 1
+    assert report.loc["clean.flac", "status"] == "unchanged"
+    before, after = sf.read(folder / "call.wav", dtype="int16")[0], sf.read(out / "call.wav", dtype="int16")[0]
+    mask = pd.read_csv(out / "gaps/call.wav.csv")
+    inside = np.zeros(len(before), dtype=bool)
+    inside[mask.loc[0, "start_sample"] : mask.loc[0, "end_sample"]] = True
+    assert inside[gap].all() and inside.sum() <= gap.stop - gap.start + 2
+    assert np.array_equal(before[~inside], after[~inside]) and np.count_nonzero(after[inside]) > 0.9 * inside.sum()
+    assert (demo_run / "results/logs/restore_recordings/calls.log").exists()
+    assert (demo_run / "results/benchmarks/restore_recordings/calls.tsv").exists()
+    missing = run_snakemake(demo_run, "restore", "--dry-run")
+    assert missing.returncode != 0
+    assert "needs the recordings: --config restore_input=DIR" in missing.stdout + missing.stderr
+    wrong = run_snakemake(demo_run, "restore", "--dry-run", "--config", f"restore_input={folder}", "restore_task=hole")
+    assert wrong.returncode != 0 and "restore_task" in wrong.stdout + wrong.stderr

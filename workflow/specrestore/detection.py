@@ -187,8 +187,7 @@ def detect_gaps(x: np.ndarray, sample_rate: int, params: DetectionParams, channe
         if edges_db >= max(_level_db(run) + params.sudden_db, SILENCE_DB):
             accepted.append((start, end, kind, edges_db))
     gaps = [
-        Gap(int(start), int(end), kind, channel, round(edge_db, 2))
-        for start, end, kind, edge_db in _merge(accepted)
+        Gap(int(start), int(end), kind, channel, round(edge_db, 2)) for start, end, kind, edge_db in _merge(accepted)
     ]
     return Detection(gaps, silent_pauses)
 
@@ -211,9 +210,7 @@ def detect_streaming(
         # trailing silence; such runs are always another window's responsibility.
         pad_left = 0 if offset == 0 else 1
         pad_right = 0 if offset + len(window) >= total else 1
-        padded = np.concatenate(
-            [np.full(pad_left, 0.5, window.dtype), window, np.full(pad_right, -0.5, window.dtype)]
-        )
+        padded = np.concatenate([np.full(pad_left, 0.5, window.dtype), window, np.full(pad_right, -0.5, window.dtype)])
         found = detect_gaps(padded, sample_rate, params, channel)
         result.silent_pauses |= found.silent_pauses
         for gap in found.gaps:

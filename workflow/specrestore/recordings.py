@@ -351,9 +351,7 @@ def restore_recording(
     quality: QualityMeter | None = None, progress: Progress | None = None,
 ) -> None:  # fmt: skip
     """Write the restored recording to ``out_path`` (through a ``.partial`` file)."""
-    rate = info.sample_rate
-    working = restorer.sample_rate or rate
-    total = info.frames
+    rate, total = info.sample_rate, info.frames
     chunk = int(options.chunk_s * rate)
     context = int(options.context_s * rate)
     fade = int(options.crossfade_ms * rate / 1000) if restorer.kind == "noise" else 0
@@ -361,6 +359,17 @@ def restore_recording(
     borders = chunk_borders(total, chunk, gaps, keep_clear=fade)
     partial = out_path.with_name(out_path.name + ".partial")
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _restore_chunks(path, partial, info, gaps, restorer, borders, context, fade, quality, progress)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a half-written file never takes a real name
+        raise
+    os.replace(partial, out_path)
+
+
+def _restore_chunks(path, partial, info, gaps, restorer, borders, context, fade, quality, progress) -> None:
+    rate, total = info.sample_rate, info.frames
+    working = restorer.sample_rate or rate
     tail = None
     with (
         sf.SoundFile(str(path)) as source,
@@ -392,7 +401,6 @@ def restore_recording(
             tail = _write_crossfaded(sink, out, tail, fade, last=end == total, first=start == 0)
             if progress is not None:
                 progress.update((end - start) / rate, path.name)
-    os.replace(partial, out_path)
 
 
 def _channel_mask(gaps: list[Gap], channel: int, lo: int, hi: int) -> np.ndarray:
@@ -492,10 +500,6 @@ def restore_one(
             raise RecordingError(f"{info.format}/{info.subtype} cannot be written back")
         working = (restorer.sample_rate if restorer else None) or info.sample_rate
         row["working_rate"] = working
-        if working != info.sample_rate:
-            notes.append(f"resampled {info.sample_rate} -> {working} Hz for restoring and back")
-        if info.channels > 1:
-            notes.append(f"{info.channels} channels, each restored on its own")
         mask_file = options.masks / f"{relative}.csv" if options.masks else None
         given = mask_file is not None and mask_file.exists()
         scanned = scan(path, info, options.detection, detect=kind == "gap" and not given)
@@ -523,6 +527,10 @@ def restore_one(
             row.update(status="unchanged", message="no dropouts found; copied unchanged")
             progress.update(info.duration_s)
             return _finish(row, notes, started)
+        if working != info.sample_rate:
+            notes.append(f"resampled {info.sample_rate} -> {working} Hz for restoring and back")
+        if info.channels > 1:
+            notes.append(f"{info.channels} channels, each restored on its own")
         quality = QualityMeter(kind, options.threads, str(relative)) if options.quality else None
         restore_recording(path, out_path, info, scanned.gaps, restorer, options, quality, progress)
         row["status"] = "restored"
