@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import soundfile as sf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,30 +37,33 @@ sys.path.insert(0, str(REPO / "workflow"))
 
 from specrestore import dsp
 from specrestore.audio import find_audio_files
+from specrestore.detection import Gap, match_gaps
 
 RATE = 16000
 
 
-def build_recording(path: Path, minutes: float, seed: int = 0) -> int:
+def build_recording(path: Path, minutes: float, seed: int = 0) -> list[tuple[int, int]]:
     """Write ``minutes`` of realmini speech with dropouts to ``path``, piece by piece.
-    Returns the number of dropouts."""
+    Each file's leading and trailing digital silence is trimmed, so that the joins are
+    not dropouts themselves. Returns the dropouts placed, as [start, end) samples."""
     files = find_audio_files(REALMINI)
     rng = np.random.default_rng(seed)
     total = int(minutes * 60 * RATE)
-    written = gaps = 0
+    written, placed = 0, []
     with sf.SoundFile(str(path), "w", RATE, 1, "PCM_16", format="WAV") as sink:
         while written < total:
             x, rate = sf.read(files[rng.integers(len(files))], dtype="float32")
-            x = dsp.normalise_level(dsp.resample(x, rate, RATE), RATE, -26)[0][: total - written]
+            x = dsp.normalise_level(dsp.resample(np.trim_zeros(x), rate, RATE), RATE, -26)[0]
+            x = np.trim_zeros(np.round(x * 32768) / 32768)[: total - written].astype(np.float32)
             position = int(rng.uniform(0.3, 1.5) * RATE)
             while position < len(x) - int(0.5 * RATE):
                 length = int(rng.uniform(10, 200) * RATE / 1000)
                 x[position : position + length] = 0
-                gaps += 1
+                placed.append((written + position, written + position + length))
                 position += length + int(rng.uniform(1.0, 3.0) * RATE)
             sink.write(x)
             written += len(x)
-    return gaps
+    return placed
 
 
 def child(folder: str, out: str, model: str | None, quality: bool) -> None:
@@ -92,7 +96,7 @@ def main() -> None:
         for minutes in arguments.minutes:
             folder = Path(scratch) / f"in{minutes:g}"
             folder.mkdir()
-            gaps = build_recording(folder / "long.wav", minutes)
+            placed = build_recording(folder / "long.wav", minutes)
             command = [sys.executable, __file__, "--child", str(folder), str(Path(scratch) / f"out{minutes:g}")]
             command += ["--model", arguments.model] if arguments.model else []
             command += ["--no-quality"] if arguments.no_quality else []
@@ -101,11 +105,19 @@ def main() -> None:
                 sys.exit(done.stderr[-3000:])
             result = json.loads(done.stdout.strip().splitlines()[-1])
             results.append(result)
+            mask = pd.read_csv(Path(scratch) / f"out{minutes:g}" / "gaps" / "long.wav.csv")
+            found = [Gap(int(a), int(b), "") for a, b in zip(mask["start_sample"], mask["end_sample"])]
+            hits, correct = match_gaps(found, placed)
+            quality = (
+                f"{result['quality_metric']} {result['quality_before']} -> {result['quality_after']}"
+                if result["quality_metric"]
+                else "quality not scored"
+            )
             print(
-                f"{minutes:5g} min, {gaps} dropouts placed, {result['gaps']} found: peak memory "
+                f"{minutes:5g} min, {len(placed)} dropouts placed, {len(found)} found (recall "
+                f"{hits / len(placed):.3f}, precision {correct / max(len(found), 1):.3f}): peak memory "
                 f"{result['peak_mb']:.0f} MB, {result['seconds']:.0f} s ({minutes * 60 / result['seconds']:.1f}x "
-                f"real time), {result['quality_metric'] or 'no quality'} {result['quality_before']} -> "
-                f"{result['quality_after']}, restored with {result['restored_with']}",
+                f"real time), {quality}, restored with {result['restored_with']}",
                 flush=True,
             )
     peak = max(r["peak_mb"] for r in results)

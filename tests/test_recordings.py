@@ -124,13 +124,13 @@ def test_a_recording_with_gated_pauses_keeps_its_short_pauses(speech_16k):
     detection = detect_gaps(gated, rate, PARAMS)
     loud = float(np.percentile(level, 95))
     assert detection.silent_pauses
-    assert detection.plausible(loud, PARAMS) == []
+    assert detection.plausible(loud, PARAMS, rate) == []
     dropout = gated.copy()
     middle = len(speech_16k[0]) // 2  # a dropout in loud speech is still found
     while level[middle // frame] < loud - 10:
         middle += frame
     dropout[middle : middle + 800] = 0
-    kept = detect_gaps(dropout, rate, PARAMS).plausible(loud, PARAMS)
+    kept = detect_gaps(dropout, rate, PARAMS).plausible(loud, PARAMS, rate)
     assert any(g.start <= middle and g.end >= middle + 800 for g in kept)
 
 
@@ -374,3 +374,11 @@ def test_the_specrestore_command_is_installed():
 
     (command,) = entry_points(group="console_scripts", name="specrestore")
     assert command.value == "specrestore.cli:main"
+
+
+def test_detect_only_writes_masks_and_no_audio(recordings, tmp_path):
+    folder, _ = recordings
+    report = restore(folder, tmp_path / "out", detect_only=True).set_index("file")
+    assert report.loc["mono16.wav", "status"] == "scanned" and report.loc["mono16.wav", "gaps"] == 2
+    assert (tmp_path / "out/gaps/calls/wide.flac.csv").exists()
+    assert not (tmp_path / "out/mono16.wav").exists()

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -53,6 +53,7 @@ class DetectionParams:
     edge_ms: float = 5.0
     sudden_db: float = 30.0
     pause_edge_db: float = 25.0
+    pause_window_s: float = 10.0
 
     def __post_init__(self):
         if not 0 < self.min_gap_ms <= self.max_gap_ms:
@@ -148,20 +149,26 @@ def _merge(runs: list[tuple]) -> list[tuple]:
 
 @dataclass
 class Detection:
-    """The dropouts found, and whether the recording writes its pauses as digital
-    silence (runs of zeros longer than ``max_gap_ms`` inside it)."""
+    """The dropouts found, and the pauses written as digital silence: [start, end)
+    runs of zeros longer than ``max_gap_ms`` inside the recording (a noise gate, an
+    editor)."""
 
     gaps: list[Gap]
-    silent_pauses: bool = False
+    silent_pauses: list[tuple[int, int]] = field(default_factory=list)
 
-    def plausible(self, loud_db: float, params: DetectionParams) -> list[Gap]:
-        """The gaps left once a recording's own habits are known: where pauses are
-        digital silence (a noise gate, an editor), a short silence whose edges are far
-        below the speech (``pause_edge_db`` under ``loud_db``, the level of its loud
-        frames) is a short pause too, not a dropout."""
-        if not self.silent_pauses:
-            return self.gaps
-        return [g for g in self.gaps if g.edge_db >= loud_db - params.pause_edge_db]
+    def plausible(self, loud_db: float, params: DetectionParams, sample_rate: int) -> list[Gap]:
+        """The gaps left once the recording's own habits are known: near a pause written
+        as digital silence (within ``pause_window_s``), short silences are written the
+        same way, so a silence there whose edges lie more than ``pause_edge_db`` under
+        ``loud_db`` (the level of the speech's loud frames) is a short pause, not a
+        dropout. Elsewhere in the recording nothing changes."""
+        reach = params.pause_window_s * sample_rate
+        return [
+            gap
+            for gap in self.gaps
+            if gap.edge_db >= loud_db - params.pause_edge_db
+            or not any(start - reach < gap.end and gap.start < end + reach for start, end in self.silent_pauses)
+        ]
 
 
 def detect_gaps(x: np.ndarray, sample_rate: int, params: DetectionParams, channel: int | None = None) -> Detection:
@@ -171,14 +178,15 @@ def detect_gaps(x: np.ndarray, sample_rate: int, params: DetectionParams, channe
         raise ValueError(f"detect_gaps takes one channel, got shape {x.shape}")
     shortest, longest, edge = params.samples(sample_rate)
     accepted = []
-    silent_pauses = False
+    silent_pauses = []
     # Each candidate is judged on its own edges before overlapping ones are merged: a
     # zeroed dropout inside a quiet pause is sudden, the pause around it is not.
     for start, end, kind in _candidate_runs(x, params, shortest):
         if start == 0 or end == len(x):
             continue
         if end - start > longest:
-            silent_pauses |= kind == "digital silence"
+            if kind == "digital silence":
+                silent_pauses.append((int(start), int(end)))
             continue
         before, after = x[max(0, start - edge) : start], x[end : end + edge]
         # A stuck run sits at a value, not at silence; what counts is what is left on it.
@@ -212,7 +220,9 @@ def detect_streaming(
         pad_right = 0 if offset + len(window) >= total else 1
         padded = np.concatenate([np.full(pad_left, 0.5, window.dtype), window, np.full(pad_right, -0.5, window.dtype)])
         found = detect_gaps(padded, sample_rate, params, channel)
-        result.silent_pauses |= found.silent_pauses
+        result.silent_pauses += [
+            (start - pad_left + offset, end - pad_left + offset) for start, end in found.silent_pauses
+        ]
         for gap in found.gaps:
             start = gap.start - pad_left
             if own_start <= start < own_end:

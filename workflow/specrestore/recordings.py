@@ -248,10 +248,10 @@ def scan(path: Path, info: AudioInfo, params: DetectionParams, detect: bool, blo
                 for channel in range(info.channels):
                     window = detect_streaming(iter([(start, data[:, channel])]), total, rate, params, channel)
                     found[channel].gaps += window.gaps
-                    found[channel].silent_pauses |= window.silent_pauses
+                    found[channel].silent_pauses += window.silent_pauses
     level = np.concatenate(levels) if levels else np.array([-200.0])
     loud_db = float(np.percentile(level, 95))
-    gaps = [gap for detection in found for gap in detection.plausible(loud_db, params)]
+    gaps = [gap for detection in found for gap in detection.plausible(loud_db, params, rate)]
     return Scan(
         sorted(gaps, key=lambda g: (g.start, g.channel or 0)),
         float(level.max()),
