@@ -132,6 +132,14 @@ def test_a_recording_with_gated_pauses_keeps_its_short_pauses(speech_16k):
     dropout[middle : middle + 800] = 0
     kept = detect_gaps(dropout, rate, PARAMS).plausible(loud, PARAMS, rate)
     assert any(g.start <= middle and g.end >= middle + 800 for g in kept)
+    # Far from the gated part, a dropout in a quiet pause (noise floor at -60 dBFS) is
+    # judged as in any other recording.
+    floor = np.random.default_rng(2).normal(0, 10 ** (-60 / 20), 12 * rate).astype(np.float32)
+    later = np.concatenate([gated, floor])
+    quiet_start = len(gated) + 11 * rate
+    later[quiet_start : quiet_start + 800] = 0
+    kept = detect_gaps(later, rate, PARAMS).plausible(loud, PARAMS, rate)
+    assert [(g.start, g.end) for g in kept] == [(quiet_start, quiet_start + 800)]
 
 
 def test_block_by_block_detection_equals_one_piece(speech_16k):
