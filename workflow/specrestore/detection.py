@@ -16,9 +16,12 @@ Speech itself never holds one value for milliseconds, but very quiet pauses can 
 a least significant bit or two, and some editors write true digital silence into
 pauses. So every run must also drop *suddenly* from its surroundings: the signal in the
 ``edge_ms`` on each side must lie ``sudden_db`` above the run and above one 16-bit
-step RMS (-90.3 dBFS). A pause that fades out, or a pause whose neighbourhood is itself digital
-silence, is left alone; longer silences than ``max_gap_ms`` are pauses whatever their
-edges.
+step RMS (-90.3 dBFS). A quiet pause at a bit or two, or a pause whose neighbourhood is
+itself digital silence, is left alone; silences longer than ``max_gap_ms`` are pauses
+whatever their edges. A recording that writes its pauses as digital silence (a noise
+gate, an editor: zero runs longer than ``max_gap_ms`` inside it) writes its short
+pauses the same way; within ``pause_window_s`` of such a pause a dropout must also have
+edges within ``pause_edge_db`` of the speech's loud frames (:meth:`Detection.plausible`).
 
 On ../shared/data/realmini (362 real recordings) no clean file has such a run; the
 nearest things are CMU Arctic's 5 ms of zero padding at the end of each file and a
@@ -33,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -238,15 +241,6 @@ def detection_windows(total: int, block: int, margin: int) -> Iterator[tuple[int
         yield start, min(total, own + block + margin)
 
 
-def gaps_mask(gaps: list[Gap], n_samples: int, channel: int | None = None) -> np.ndarray:
-    """Boolean sample mask (True = missing) of the gaps that apply to ``channel``."""
-    mask = np.zeros(n_samples, dtype=bool)
-    for gap in gaps:
-        if gap.channel is None or channel is None or gap.channel == channel:
-            mask[max(0, gap.start) : min(n_samples, gap.end)] = True
-    return mask
-
-
 def match_gaps(detected: list[Gap], truth: list[tuple[int, int]], min_overlap: float = 0.5) -> tuple[int, int]:
     """How many true gaps were found and how many detections are true: a detection
     matches a true gap when it covers at least ``min_overlap`` of it."""
@@ -257,7 +251,3 @@ def match_gaps(detected: list[Gap], truth: list[tuple[int, int]], min_overlap: f
     found = sum(any(overlap(g, t) >= min_overlap * (t[1] - t[0]) for g in detected) for t in truth)
     correct = sum(any(overlap(g, t) >= min_overlap * (t[1] - t[0]) for t in truth) for g in detected)
     return found, correct
-
-
-def params_dict(params: DetectionParams) -> dict:
-    return asdict(params)
