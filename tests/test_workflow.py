@@ -368,3 +368,26 @@ def test_snakemake_restore_repairs_a_folder_with_the_trained_model(demo_run, spe
     assert "needs the recordings: --config restore_input=DIR" in missing.stdout + missing.stderr
     wrong = run_snakemake(demo_run, "restore", "--dry-run", "--config", f"restore_input={folder}", "restore_task=hole")
     assert wrong.returncode != 0 and "restore_task" in wrong.stdout + wrong.stderr
+
+
+def test_command_line_denoises_with_the_noise_model_it_is_given(demo_run, speech, tmp_path):
+    import subprocess
+    import sys
+
+    x, rate = next(iter(speech.values()))
+    (tmp_path / "in").mkdir()
+    noisy = x + np.random.default_rng(0).normal(0, 0.01, len(x)).astype(np.float32)
+    sf.write(tmp_path / "in" / "noisy.wav", noisy, rate, subtype="PCM_16")
+    model = demo_run / "results/models/noise/unet"
+    command = [sys.executable, "-m", "specrestore.cli", "restore", str(tmp_path / "in")]
+    auto = subprocess.run([*command, str(tmp_path / "out"), "--model", str(model)], capture_output=True, text=True)
+    assert auto.returncode == 0, auto.stderr[-3000:]
+    row = pd.read_csv(tmp_path / "out" / "restore_report.csv").iloc[0]
+    assert row["status"] == "restored" and row["task"] == "auto" and row["mask"] == "none"
+    assert row["restored_with"].startswith("unet.corrupted") and row["quality_metric"] == "dnsmos_ovrl"
+    assert 1 <= row["quality_before"] <= 5 and 1 <= row["quality_after"] <= 5
+    assert sf.info(tmp_path / "out" / "noisy.wav").frames == len(noisy)
+    wrong = subprocess.run(
+        [*command, str(tmp_path / "x"), "--model", str(model), "--task", "gap"], capture_output=True, text=True
+    )
+    assert wrong.returncode == 2 and "was trained for noise, not gap" in wrong.stderr
