@@ -384,13 +384,12 @@ def _restore_chunks(path, partial, info, gaps, restorer, borders, context, fade,
             for channel in range(info.channels):
                 x = data[:, channel]
                 if restorer.kind == "gap":
-                    mask_here = [g for g in gaps if (g.channel in (None, channel)) and g.end > lo and g.start < hi]
-                    if not mask_here:
-                        continue
+                    missing = _channel_mask(gaps, channel, lo, hi)
+                    if not missing.any():
+                        continue  # nothing to fill: the input stays as it is
                 restored = _restore_span(x, lo, hi, channel, gaps, restorer, rate, working)
                 if restorer.kind == "gap":
-                    original_mask = _channel_mask(gaps, channel, lo, hi)
-                    restored = np.where(original_mask, restored, x)
+                    restored = np.where(missing, restored, x)
                 out[:, channel] = restored[keep_lo - lo : keep_hi - lo]
                 if quality is not None:
                     part = f"{number}:{channel}"
