@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .dsp import true_runs
+from .dsp import power_db, true_runs
 
 LSB_16 = 1.0 / 32768
 KINDS = ("digital silence", "stuck", "near silence")
@@ -107,13 +107,6 @@ class Gap:
             "kind": self.kind,
             "edge_db": self.edge_db,
         }
-
-
-def _level_db(x: np.ndarray) -> float:
-    if len(x) == 0:
-        return -math.inf
-    power = float(np.mean(np.square(x, dtype=np.float64)))
-    return 10 * math.log10(power) if power > 0 else -math.inf
 
 
 def _candidate_runs(x: np.ndarray, params: DetectionParams, shortest: int) -> list[tuple[int, int, str]]:
@@ -194,8 +187,8 @@ def detect_gaps(x: np.ndarray, sample_rate: int, params: DetectionParams, channe
         before, after = x[max(0, start - edge) : start], x[end : end + edge]
         # A stuck run sits at a value, not at silence; what counts is what is left on it.
         run = x[start:end] - x[start] if kind == "stuck" else x[start:end]
-        edges_db = min(_level_db(before), _level_db(after))
-        if edges_db >= max(_level_db(run) + params.sudden_db, SILENCE_DB):
+        edges_db = min(power_db(before), power_db(after))
+        if edges_db >= max(power_db(run) + params.sudden_db, SILENCE_DB):
             accepted.append((start, end, kind, edges_db))
     gaps = [
         Gap(int(start), int(end), kind, channel, round(edge_db, 2)) for start, end, kind, edge_db in _merge(accepted)
