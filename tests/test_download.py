@@ -8,6 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from specrestore.corpora.archives import esc50_archive, librispeech_archives
 from specrestore.download import Archive, DownloadError, extract, fetch
 
 PAYLOAD = np.random.default_rng(0).bytes(3_000_000)
@@ -62,6 +63,24 @@ def test_retries_run_out_with_a_message_that_says_what_to_do(archive_server, tmp
     message = str(error.value)
     assert entry.url in message and str(tmp_path / "dev-clean.tar.gz") in message and "`path`" in message
     assert len(gets(archive_server)) == 3
+
+
+def test_an_unpinned_archive_logs_its_sha256_and_where_to_pin_it(archive_server, tmp_path, caplog):
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    url = archive_server.add(f"karolpiczak/ESC-50/archive/{commit}.zip", PAYLOAD)
+    entry = esc50_archive({"commit": commit, "archive": {"url": url, "checksum": None}})
+    fetch(entry, tmp_path / entry.name, backoff_s=0)
+    assert f"noise_sources.esc50.archive.checksum: {SHA256}" in caplog.text
+
+
+def test_messages_name_the_archive_entry_in_the_config(archive_server, tmp_path):
+    options = {"subsets": {"test": "test-clean"}, "mirror": f"{archive_server.base_url}/resources/12", "archives": {}}
+    entry = librispeech_archives(options)["test-clean"]
+    assert entry.checksum == "md5:32fa31d27d2e1cad72775fee3f4849a9"  # OpenSLR's, kept when none is configured
+    # Not on the mirror: refused at once, not retried.
+    with pytest.raises(DownloadError, match=r"HTTP 404.*put it at .*corpora\.librispeech\.archives\.test-clean\.path"):
+        fetch(entry, tmp_path / entry.name, retries=3, backoff_s=0)
+    assert len(gets(archive_server)) == 1
 
 
 def test_offline_names_the_url_and_where_to_put_the_archive(tmp_path):

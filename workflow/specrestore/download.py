@@ -51,20 +51,25 @@ class Archive:
     size_bytes: int | None = None  # expected size, for the free-space check
     path: str | None = None  # a pre-downloaded copy to use instead of the network
     instructions: str | None = None  # how a user gets an archive that has no URL
-    config_key: str | None = None  # where the config names a pre-downloaded copy
+    config_key: str | None = None  # its entry in the config ("corpora.vctk.archive"), for messages
 
     @classmethod
-    def from_config(cls, name: str, entry: dict) -> Archive:
+    def from_config(cls, name: str, entry: dict, config_key: str | None = None) -> Archive:
         return cls(
             name=name,
             url=entry.get("url"),
             checksum=entry.get("checksum"),
             size_bytes=entry.get("size_bytes"),
             path=entry.get("path"),
+            config_key=config_key,
         )
 
-    def with_instructions(self, instructions: str, config_key: str) -> Archive:
-        return replace(self, instructions=instructions, config_key=config_key)
+    def with_instructions(self, instructions: str) -> Archive:
+        return replace(self, instructions=instructions)
+
+    def config_field(self, field: str) -> str:
+        """How a message names one of this archive's settings."""
+        return f"{self.config_key}.{field}" if self.config_key else f"this archive's `{field}`"
 
 
 def file_digest(path: Path, algorithm: str) -> str:
@@ -77,7 +82,7 @@ def file_digest(path: Path, algorithm: str) -> str:
 
 def check_checksum(path: Path, checksum: str | None, origin: str) -> str:
     """Verify ``path`` against ``checksum`` ("md5:..." or "sha256:..."); returns the
-    file's SHA-256 (recorded beside unpinned archives)."""
+    file's SHA-256 (logged for an archive whose checksum is not pinned yet)."""
     sha256 = file_digest(path, "sha256")
     if checksum is None:
         return sha256
@@ -132,7 +137,7 @@ def fetch(
     if not archive.url:
         where = f"put it at {destination.resolve()}"
         if archive.config_key:
-            where += f", or name where it is in the config as {archive.config_key}"
+            where += f", or name where it is in the config as {archive.config_field('path')}"
         how = f"{archive.instructions}. " if archive.instructions else ""
         raise DownloadError(
             f"{archive.name} is not here and cannot be downloaded automatically. {how}Then {where}; "
@@ -147,12 +152,15 @@ def fetch(
         try:
             _stream(session, archive, partial, timeout_s)
             break
+        except _Refused as error:
+            message = f"could not download {archive.url} ({error}); {_by_hand(archive, destination)}"
+            raise DownloadError(message) from None
         except _Transient as error:
             attempt += 1
             if attempt > retries:
                 raise DownloadError(
-                    f"could not download {archive.url} ({error}) after {retries + 1} attempts; download it by "
-                    f"hand and put it at {destination}, or name it in the config as this archive's `path`"
+                    f"could not download {archive.url} ({error}) after {retries + 1} attempts; "
+                    + _by_hand(archive, destination)
                 ) from None
             wait = backoff_s * 2 ** (attempt - 1)
             log.warning("%s: %s; retrying in %.1f s (attempt %d of %d)", archive.name, error, wait, attempt, retries)
@@ -163,13 +171,28 @@ def fetch(
         partial.unlink(missing_ok=True)  # a corrupt file must not be resumed
         raise
     if archive.checksum is None:
-        log.warning("%s: no checksum is pinned in the config; its SHA-256 is sha256:%s", archive.name, sha256)
+        log.warning(
+            "%s: no checksum is pinned in the config; pin this download's as %s: sha256:%s",
+            archive.name,
+            archive.config_field("checksum"),
+            sha256,
+        )
     os.replace(partial, destination)
     return destination
 
 
+def _by_hand(archive: Archive, destination: Path) -> str:
+    return (
+        f"download it by hand and put it at {destination}, or name it in the config as {archive.config_field('path')}"
+    )
+
+
 class _Transient(Exception):
     """A failure worth another attempt."""
+
+
+class _Refused(Exception):
+    """The server answered, and another attempt would get the same answer."""
 
 
 def _stream(session: requests.Session, archive: Archive, partial: Path, timeout_s: float) -> None:
@@ -190,7 +213,7 @@ def _stream(session: requests.Session, archive: Archive, partial: Path, timeout_
         if response.status_code in RETRY_STATUS:
             raise _Transient(f"HTTP {response.status_code}")
         if response.status_code not in (200, 206):
-            raise DownloadError(f"could not download {archive.url}: HTTP {response.status_code} {response.reason}")
+            raise _Refused(f"HTTP {response.status_code} {response.reason}")
         if response.status_code == 200 and have:
             log.warning("%s: the server does not resume downloads; starting again from zero", archive.name)
             have = 0

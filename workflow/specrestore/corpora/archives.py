@@ -29,9 +29,9 @@ VOICEBANK_ARCHIVES = {
 COMMONVOICE_SOURCE = "https://datacollective.mozillafoundation.org"
 
 
-def _merged(name: str, published: dict, configured: dict | None) -> Archive:
+def _merged(name: str, published: dict, configured: dict | None, config_key: str) -> Archive:
     chosen = {**published, **{k: v for k, v in (configured or {}).items() if v is not None}}
-    return Archive.from_config(name, chosen)
+    return Archive.from_config(name, chosen, config_key)
 
 
 def librispeech_archives(options: dict) -> dict[str, Archive]:
@@ -40,12 +40,14 @@ def librispeech_archives(options: dict) -> dict[str, Archive]:
     for subset in dict.fromkeys(options["subsets"].values()):
         url = f"{options['mirror'].rstrip('/')}/{subset}.tar.gz"
         published = {"url": url, "checksum": f"md5:{LIBRISPEECH_MD5[subset]}"}
-        archives[subset] = _merged(f"{subset}.tar.gz", published, options["archives"].get(subset))
+        archives[subset] = _merged(
+            f"{subset}.tar.gz", published, options["archives"].get(subset), f"corpora.librispeech.archives.{subset}"
+        )
     return archives
 
 
 def vctk_archive(options: dict) -> Archive:
-    return _merged("VCTK-Corpus-0.92.zip", {}, options["archive"])
+    return _merged("VCTK-Corpus-0.92.zip", {}, options["archive"], "corpora.vctk.archive")
 
 
 def voicebank_archives(options: dict) -> dict[str, Archive]:
@@ -53,7 +55,9 @@ def voicebank_archives(options: dict) -> dict[str, Archive]:
     archives = {}
     for part, (bitstream, md5) in VOICEBANK_ARCHIVES.items():
         published = {"url": f"{VOICEBANK_DATASHARE}/{bitstream}/download", "checksum": f"md5:{md5}"}
-        archives[part] = _merged(f"{part}.zip", published, options["archives"].get(part))
+        archives[part] = _merged(
+            f"{part}.zip", published, options["archives"].get(part), f"corpora.voicebank_demand.archives.{part}"
+        )
     return archives
 
 
@@ -67,12 +71,12 @@ def commonvoice_archive(options: dict) -> Archive:
         f"(it unpacks to {release}/{language}/clips/*.mp3 with train.tsv, dev.tsv and test.tsv)"
     )
     chosen = {**(options.get("archive") or {}), "url": None}
-    archive = Archive.from_config(f"{release}-{language}.tar.gz", chosen)
-    return archive.with_instructions(manual, "corpora.commonvoice.archive.path")
+    archive = Archive.from_config(f"{release}-{language}.tar.gz", chosen, "corpora.commonvoice.archive")
+    return archive.with_instructions(manual)
 
 
 def esc50_archive(options: dict) -> Archive:
-    return _merged(f"ESC-50-{options['commit']}.zip", {}, options["archive"])
+    return _merged(f"ESC-50-{options['commit']}.zip", {}, options["archive"], "noise_sources.esc50.archive")
 
 
 def needed_archives(config: dict) -> dict[str, dict[str, Archive]]:
