@@ -45,6 +45,16 @@ def test_narrow_band_pesq_at_8k_and_resampling_elsewhere(voice):
     assert metrics.pesq_score(at_22k, at_22k, 22050) == pytest.approx(4.64, abs=0.01)
 
 
+def test_estoi_is_the_same_to_the_last_bit_whatever_numpy_global_state(voice):
+    noisy = _noisy(voice, 0)
+    scores = set()
+    for seed in range(8):
+        np.random.seed(seed)
+        scores.add(metrics.stoi_score(voice, noisy, SR, extended=True))
+        assert np.random.get_state()[1][0] == np.random.RandomState(seed).get_state()[1][0]  # left as it was
+    assert len(scores) == 1
+
+
 def test_si_sdr_ignores_gain_and_snr_does_not(voice):
     degraded = _noisy(voice, 10)
     base = metrics.si_sdr(voice, degraded)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -87,12 +88,25 @@ def pesq_score(reference: np.ndarray, degraded: np.ndarray, sample_rate: int) ->
         raise Missing(f"pesq: {type(err).__name__}: {err}".strip(": ")) from None
 
 
+@contextmanager
+def _global_numpy_rng(seed: int):
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def stoi_score(reference: np.ndarray, degraded: np.ndarray, sample_rate: int, extended: bool) -> float:
     from pystoi import stoi
 
     if not np.any(reference):
         raise Missing("silent reference")
-    with warnings.catch_warnings(record=True) as caught:
+    # ESTOI adds machine-epsilon noise drawn from NumPy's global generator, which every
+    # process seeds from the OS; unfixed, the last digits of a score (and so of the
+    # tables) would change from run to run.
+    with warnings.catch_warnings(record=True) as caught, _global_numpy_rng(0):
         warnings.simplefilter("always")
         value = stoi(reference, degraded, sample_rate, extended=extended)
     for warning in caught:
@@ -202,8 +216,8 @@ class NonIntrusive:
         audio = _at_16k(degraded, sample_rate)
         # PLCMOS averages over random "rater" embeddings drawn from numpy's global
         # generator; seeding it per utterance makes the score reproducible.
-        np.random.seed(stable_hash("plcmos", utt_id) % 2**32)
-        return float(self._plcmos.get_mos(audio, 16000))
+        with _global_numpy_rng(stable_hash("plcmos", utt_id) % 2**32):
+            return float(self._plcmos.get_mos(audio, 16000))
 
     def dnsmos(self, degraded: np.ndarray, sample_rate: int) -> dict[str, float]:
         from speechmos import dnsmos
