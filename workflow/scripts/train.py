@@ -45,7 +45,6 @@ else:
         for split in ("train", "valid")
     )
     summary = train_spectrogram_model(
-        model, options, training, snakemake.params.corruptions, train_pairs, valid_pairs, out_dir, seed,
-        workers=2, about=about,
-    )  # fmt: skip
+        model, options, training, snakemake.params.corruptions, train_pairs, valid_pairs, out_dir, seed, about=about
+    )
 log.info("trained %s on %s: %s", model, snakemake.wildcards.task, json.dumps(summary))

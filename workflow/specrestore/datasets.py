@@ -5,8 +5,14 @@ Clean magnitudes come from the STFT cache; corrupted magnitudes are the STFT of 
 corrupted waveforms of the corrupt stage, and the masks come with them. Everything is
 put in network units (see :mod:`specrestore.normalization`) once, at load time, and held
 as float16. Patches are drawn from a generator seeded by (seed, epoch, batch), so a run
-sees the same batches every time, and in a background thread (``workers``), so the
-model does not wait for them.
+sees the same batches every time.
+
+The training datasets are endless: batch ``i`` of a run is batch ``i % steps`` of
+epoch ``i // steps``, and ``fit`` cuts epochs with ``steps_per_epoch``. What a batch
+holds therefore depends on its index alone, never on when Keras calls an epoch
+callback: Keras starts reading the next epoch before it ends the current one, so an
+epoch counter moved by ``on_epoch_end`` would race with the prefetching. With the
+TensorFlow backend, ``tf.data`` prefetches the batches in a thread of its own.
 """
 
 from __future__ import annotations
@@ -133,18 +139,18 @@ class PatchDataset(keras.utils.PyDataset):
         self.arrays = [_pad_to(a, patch_frames) for a in arrays]
         self.patch_frames, self.batch_size, self.steps = patch_frames, batch_size, steps
         self.seed, self.with_mask, self.focus = seed, with_mask, focus_on_missing
-        self.epoch = 0
+        self.first_batch = 0
         lengths = np.array([a.x.shape[1] for a in self.arrays], dtype=float)
         self.weights = lengths / lengths.sum()
         self.missing_frames = [
             np.flatnonzero(a.missing.any(axis=0)) if a.missing is not None else np.array([], int) for a in self.arrays
         ]
 
-    def __len__(self):
-        return self.steps
+    num_batches = None  # endless (see the module's docstring)
 
-    def on_epoch_end(self):
-        self.epoch += 1
+    def start_at_epoch(self, epoch: int) -> None:
+        """Make index 0 the first batch of ``epoch`` (a resumed run); call before ``fit``."""
+        self.first_batch = epoch * self.steps
 
     def batch(self, rng: np.random.Generator):
         n_freq = self.arrays[0].x.shape[0]
@@ -171,7 +177,8 @@ class PatchDataset(keras.utils.PyDataset):
         return ((x, missing) if self.with_mask else (x,)), y
 
     def __getitem__(self, index):
-        return self.batch(np.random.default_rng([self.seed, self.epoch, index]))
+        epoch, step = divmod(self.first_batch + index, self.steps)
+        return self.batch(np.random.default_rng([self.seed, epoch, step]))
 
     def fixed(self, n_batches: int):
         """A deterministic set of batches as one (inputs, target) pair, for validation."""
@@ -220,16 +227,23 @@ def mfcc(x: np.ndarray, sample_rate: int, params: MfccParams) -> np.ndarray:
     )  # fmt: skip
 
 
-def mfcc_to_audio(coefficients: np.ndarray, sample_rate: int, params: MfccParams, length: int) -> np.ndarray:
+def mfcc_to_audio(coefficients: np.ndarray, sample_rate: int, params: MfccParams, length: int, seed: int) -> np.ndarray:
     """librosa's MFCC inversion (mel filterbank pseudo-inverse and Griffin-Lim), then
-    de-emphasis; the fine spectral structure MFCCs discard cannot come back."""
+    de-emphasis; the fine spectral structure MFCCs discard cannot come back.
+
+    ``librosa.feature.inverse.mfcc_to_audio`` does the same steps but starts Griffin-Lim
+    from an unseeded random phase, so two runs would differ; here the start comes from
+    ``seed``."""
     import librosa
     import scipy.signal
 
-    audio = librosa.feature.inverse.mfcc_to_audio(
-        coefficients, n_mels=params.n_mels, lifter=params.lifter, sr=sample_rate, n_fft=params.n_fft,
-        hop_length=params.hop, fmin=params.fmin, fmax=params.fmax, length=length,
-    )  # fmt: skip
+    mel = librosa.feature.inverse.mfcc_to_mel(coefficients, n_mels=params.n_mels, lifter=params.lifter)
+    magnitude = librosa.feature.inverse.mel_to_stft(
+        mel, sr=sample_rate, n_fft=params.n_fft, fmin=params.fmin, fmax=params.fmax
+    )
+    audio = librosa.griffinlim(
+        magnitude, hop_length=params.hop, n_fft=params.n_fft, length=length, random_state=np.random.default_rng(seed)
+    )
     return scipy.signal.lfilter([1.0], [1.0, -params.preemphasis], audio).astype(np.float32)
 
 
@@ -304,16 +318,16 @@ class FrameDataset(keras.utils.PyDataset):
         self.x = np.concatenate([f.x for f in frames])
         self.y = np.concatenate([f.y for f in frames])
         self.missing = np.concatenate([f.missing for f in frames])
-        self.batch_size, self.steps, self.seed, self.epoch = batch_size, steps, seed, 0
+        self.batch_size, self.steps, self.seed, self.first_batch = batch_size, steps, seed, 0
 
-    def __len__(self):
-        return self.steps
+    num_batches = None  # endless, like PatchDataset
 
-    def on_epoch_end(self):
-        self.epoch += 1
+    def start_at_epoch(self, epoch: int) -> None:
+        self.first_batch = epoch * self.steps
 
     def __getitem__(self, index):
-        rows = np.random.default_rng([self.seed, self.epoch, index]).integers(0, len(self.x), self.batch_size)
+        epoch, step = divmod(self.first_batch + index, self.steps)
+        rows = np.random.default_rng([self.seed, epoch, step]).integers(0, len(self.x), self.batch_size)
         return (self.x[rows], self.missing[rows]), self.y[rows]
 
 

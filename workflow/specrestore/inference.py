@@ -20,6 +20,7 @@ from . import baselines, dsp
 from .datasets import MfccParams, from_network_units, mfcc_frames, mfcc_to_audio
 from .normalization import Normalization
 from .restoration import Utterance, compose, restore_magnitude
+from .seeding import stable_hash
 
 
 def patch_window(frames: int) -> np.ndarray:
@@ -125,7 +126,9 @@ def _restore_mfcc(trained: TrainedModel, utterance: Utterance, sample_rate: int,
     )
     prediction = np.asarray(trained.model.predict([frames.x, frames.missing], batch_size=512, verbose=0))
     coefficients = (prediction * frames.std + frames.mean).T
-    audio = mfcc_to_audio(coefficients, sample_rate, mfcc_params, len(utterance.corrupted))
+    # Griffin-Lim's starting phase is the one random choice here: fixed by the utterance.
+    seed = stable_hash("mfcc_inversion", utterance.id)
+    audio = mfcc_to_audio(coefficients, sample_rate, mfcc_params, len(utterance.corrupted), seed)
     return compose(audio, utterance)
 
 

@@ -2,19 +2,21 @@
 
 A run writes, in its folder: ``model.keras`` (the model after the last epoch),
 ``best.keras`` (the best by validation loss, the one restoration uses),
-``history.csv`` (one row per epoch, appended across restarts), ``tensorboard/``,
+``history.csv`` (one row per epoch, kept across restarts), ``tensorboard/``,
 ``setup.json`` (what restoration needs to use the model: target, normalization, patch
-size) and ``normalization.json``. A ``backup/`` folder holds the last finished epoch,
-weights and optimizer state included: a run killed halfway and started again resumes
-from there instead of starting over.
+size) and ``normalization.json``. A ``backup/`` folder holds the last finished epochs
+(see :class:`ResumableRun`): a run killed halfway and started again with the same
+settings resumes from there and ends exactly as if it had not been stopped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -52,39 +54,212 @@ def model_kind(corruptions: list[str]) -> dict:
 
 
 class SaveBest(keras.callbacks.Callback):
-    """Saves the model (or the part ``extract`` picks) whenever ``monitor`` improves;
-    the best value is kept beside the file, so a resumed run knows what to beat."""
+    """Saves the model (or the part ``extract`` picks) whenever ``monitor`` improves,
+    with the best value beside the file (``best.json``)."""
 
     def __init__(self, path: Path, monitor: str, extract=None):
         super().__init__()
         self.path, self.monitor, self.extract = path, monitor, extract
         self.state_path = path.with_suffix(".json")
-        self.best = json.loads(self.state_path.read_text())["best"] if self.state_path.exists() else math.inf
+        self.best, self.epoch = math.inf, None
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is None or not math.isfinite(value) or value >= self.best:
             return
-        self.best = float(value)
-        (self.extract(self.model) if self.extract else self.model).save(self.path)
-        self.state_path.write_text(json.dumps({"best": self.best, "epoch": epoch + 1, "monitor": self.monitor}))
+        self.best, self.epoch = float(value), epoch + 1
+        _replace(self.path, lambda partial: (self.extract(self.model) if self.extract else self.model).save(partial))
+        self.state_path.write_text(json.dumps({"best": self.best, "epoch": self.epoch, "monitor": self.monitor}))
         log.info("epoch %d: %s improved to %.5f, saved %s", epoch + 1, self.monitor, value, self.path)
 
 
-def callbacks(out_dir: Path, monitor: str, training: dict, extract=None, schedule: bool = True) -> list:
-    backup = out_dir / "backup"
-    history = out_dir / "history.csv"
-    if not backup.exists():
-        # A fresh start: no earlier run to continue, so no earlier history or best.
-        for stale in (history, out_dir / "best.json"):
-            stale.unlink(missing_ok=True)
+def _replace(path: Path, write) -> None:
+    """Write through a temporary name and rename: a kill leaves the old file or the new one."""
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    write(partial)
+    os.replace(partial, path)
+
+
+def fingerprint(value) -> str:
+    """SHA-256 of a JSON-able value, or of arrays' bytes, shapes and dtypes."""
+    digest = hashlib.sha256()
+    if isinstance(value, np.ndarray):
+        digest.update(f"{value.dtype}{value.shape}".encode())
+        digest.update(np.ascontiguousarray(value).tobytes())
     else:
-        log.info("resuming from the backup in %s", backup)
+        digest.update(json.dumps(value, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def data_fingerprint(*collections) -> str:
+    """One fingerprint of every array of the training and validation data, in order."""
+    digest = hashlib.sha256()
+    for items in collections:
+        for item in items:
+            for array in vars(item).values():
+                if isinstance(array, np.ndarray):
+                    digest.update(fingerprint(array).encode())
+    return digest.hexdigest()
+
+
+# What a killed run must get back to be the run it replaces, besides weights and optimizer.
+CALLBACK_STATE = {
+    keras.callbacks.EarlyStopping: ("wait", "stopped_epoch", "best", "best_epoch"),
+    keras.callbacks.ReduceLROnPlateau: ("wait", "cooldown_counter", "best"),
+    SaveBest: ("best", "epoch"),
+}
+BACKUP_KEEP = 2
+
+
+class ResumableRun(keras.callbacks.Callback):
+    """Makes a killed training job resumable as if it had never stopped.
+
+    After every epoch (it runs after every other callback), ``backup/epoch-NNNN/`` gets
+    the model's variables (seed-generator states included), the optimizer's (step,
+    learning rate, moments), the state of the early-stopping, schedule and best-model
+    callbacks, every history row so far, a link to the best model and the settings it
+    was made with; the folder is written under a temporary name and renamed, and the
+    two newest are kept, so a kill at any moment leaves a whole one. Snakemake deletes a
+    job's outputs before it reruns it, so ``history.csv``, ``best.keras`` and
+    ``best.json`` are written back from the backup.
+
+    :func:`resume` decides, before ``fit``, whether the newest backup belongs to this
+    run: only if it was made with the same settings (model options, training settings,
+    seed, data). Otherwise training starts over and the log says what changed.
+    """
+
+    def __init__(self, out_dir: Path, settings: dict, stateful: list, dataset):
+        super().__init__()
+        self.out_dir, self.settings, self.stateful, self.dataset = out_dir, settings, stateful, dataset
+        self.backup = out_dir / "backup"
+        self.history_path = out_dir / "history.csv"
+        self.best = next(c for c in stateful if isinstance(c, SaveBest))
+        self.rows: list[dict] = []
+        self.restored: dict | None = None
+        self.initial_epoch, self.stopped = 0, False
+
+    # -- before fit --------------------------------------------------------------------
+
+    def resume(self) -> int:
+        """Load the newest matching backup into the model; returns the epoch to start at."""
+        newest = self._newest()
+        if newest is not None:
+            state = json.loads((newest / "state.json").read_text())
+            changed = sorted(
+                key for key in set(state["settings"]) | set(self.settings)
+                if fingerprint(state["settings"].get(key)) != fingerprint(self.settings.get(key))
+            )  # fmt: skip
+            if not changed:
+                self._load(newest, state)
+                log.info("resuming from %s: %d epochs done, learning rate %.6g", newest, state["epoch"],
+                         self._learning_rate())  # fmt: skip
+                return self.initial_epoch
+            log.warning("not resuming from %s: made with other settings (%s); starting over",
+                        newest, ", ".join(changed))  # fmt: skip
+        self._start_over()
+        return 0
+
+    def _newest(self) -> Path | None:
+        done = sorted(self.backup.glob("epoch-*")) if self.backup.is_dir() else []
+        return next((d for d in reversed(done) if (d / "state.json").is_file()), None)
+
+    def _start_over(self) -> None:
+        for stale in (self.history_path, self.out_dir / "best.json", self.out_dir / "best.keras"):
+            stale.unlink(missing_ok=True)
+        # Earlier event files would show an unrelated run's curves beside this one's.
+        for folder in (self.backup, self.out_dir / "tensorboard"):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _load(self, folder: Path, state: dict) -> None:
+        model = self.model_to_restore
+        optimizer = model.optimizer
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+        with np.load(folder / "variables.npz") as saved:
+            for prefix, variables in (("model", model.variables), ("optimizer", optimizer.variables)):
+                count = sum(key.startswith(prefix + "/") for key in saved.files)
+                if count != len(variables):
+                    raise RuntimeError(f"{folder}: {count} saved {prefix} variables, the model has {len(variables)}")
+                for index, variable in enumerate(variables):
+                    variable.assign(saved[f"{prefix}/{index}"])
+        self.rows = state["history"]
+        self.restored = state["callbacks"]
+        self.initial_epoch, self.stopped = state["epoch"], state["stopped"]
+        self.dataset.start_at_epoch(state["epoch"])
+        if (folder / "best.keras").exists():
+            shutil.copyfile(folder / "best.keras", self.best.path)
+            self.best.state_path.write_text(json.dumps(state["best_file"]))
+        self._write_history()
+
+    def _learning_rate(self) -> float:
+        return float(keras.ops.convert_to_numpy(self.model_to_restore.optimizer.learning_rate))
+
+    # -- during fit --------------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        # The other callbacks have just reset themselves; give them their state back.
+        for callback in self.stateful:
+            for name, value in (self.restored or {}).get(type(callback).__name__, {}).items():
+                setattr(callback, name, math.inf if value is None and name == "best" and callback is self.best
+                        else value)  # fmt: skip
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch, **{k: float(v) for k, v in sorted((logs or {}).items())}}
+        row["learning_rate"] = self._learning_rate()
+        self.rows.append(row)
+        self._write_history()
+        self._save(epoch + 1)
+
+    def _write_history(self) -> None:
+        columns = ["epoch", *sorted({k for row in self.rows for k in row} - {"epoch"})]
+        lines = [",".join(columns)] + [",".join(repr(row.get(c, "")) for c in columns) for row in self.rows]
+        _replace(self.history_path, lambda partial: partial.write_text("\n".join(lines) + "\n"))
+
+    def _save(self, epochs_done: int) -> None:
+        model = self.model_to_restore
+        partial = self.backup / f".partial-{epochs_done:04d}"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        arrays = {f"model/{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(model.variables)}
+        arrays |= {f"optimizer/{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(model.optimizer.variables)}
+        np.savez(partial / "variables.npz", **arrays)
+        best_file = None
+        if self.best.path.exists():
+            os.link(self.best.path, partial / "best.keras")
+            best_file = json.loads(self.best.state_path.read_text())
+        callbacks_state = {
+            type(c).__name__: {name: _plain(getattr(c, name)) for name in CALLBACK_STATE[type(c)]}
+            for c in self.stateful
+        }
+        state = {"epoch": epochs_done, "settings": self.settings, "callbacks": callbacks_state,
+                 "history": self.rows, "best_file": best_file, "stopped": bool(model.stop_training)}  # fmt: skip
+        (partial / "state.json").write_text(json.dumps(state, indent=1))
+        os.replace(partial, self.backup / f"epoch-{epochs_done:04d}")
+        for old in sorted(self.backup.glob("epoch-*"))[:-BACKUP_KEEP]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    @property
+    def model_to_restore(self):
+        return self.model if self.model is not None else self._model_before_fit
+
+    def bind(self, model) -> ResumableRun:
+        """The model whose state :meth:`resume` loads (``fit`` sets it again later)."""
+        self._model_before_fit = model
+        return self
+
+
+def _plain(value):
+    """A callback's state as JSON: numbers as Python floats, infinity as None."""
+    if value is None or isinstance(value, (int, bool)):
+        return value
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def callbacks(out_dir: Path, monitor: str, training: dict, extract=None, schedule: bool = True) -> list:
+    """Early stopping, the learning-rate schedule, the best model and TensorBoard; the
+    resumable run that keeps their state comes last (see :func:`fit_resumable`)."""
     chosen = [
-        # The history row goes first: a kill between the two repeats an epoch rather than losing its row.
-        keras.callbacks.CSVLogger(str(history), append=True),
-        # Two states kept: a kill while the newest is being written falls back to the one before.
-        keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
         SaveBest(out_dir / "best.keras", monitor, extract),
         keras.callbacks.EarlyStopping(
             monitor=monitor,
@@ -109,6 +284,36 @@ def callbacks(out_dir: Path, monitor: str, training: dict, extract=None, schedul
     except Exception as err:  # TensorBoard needs tensorflow or tensorboardX, which a backend may lack
         log.warning("no TensorBoard logs: %s", err)
     return chosen
+
+
+def fit_resumable(
+    model, dataset, validation, epochs: int, out_dir: Path, settings: dict, chosen: list, save_final, extra_callbacks=()
+) -> int:
+    """``model.fit`` that picks up a killed run where it stopped, then ``save_final()``;
+    returns the number of epochs in the history (before and after any restart).
+    ``settings`` is everything the run depends on: a backup made with other settings
+    is not used."""
+    stateful = [c for c in chosen if type(c) in CALLBACK_STATE]
+    run = ResumableRun(out_dir, settings, stateful, dataset).bind(model)
+    initial_epoch = run.resume()
+    if run.stopped or initial_epoch >= epochs:
+        log.info("the backup holds the finished run (%d epochs)", initial_epoch)
+    else:
+        model.fit(
+            dataset, validation_data=validation, epochs=epochs, initial_epoch=initial_epoch,
+            steps_per_epoch=dataset.steps, verbose=2, callbacks=[*chosen, run, *extra_callbacks],
+        )  # fmt: skip
+    save_final()
+    # Only now: a kill before this point still finds the backup.
+    shutil.rmtree(run.backup, ignore_errors=True)
+    return len(run.rows)
+
+
+def run_settings(model: str, options: dict, training: dict, seed: int, **more) -> dict:
+    """What a training run depends on, for :class:`ResumableRun`. The epoch count is
+    left out: a run continued to more epochs is the same run, longer."""
+    return {"model": model, "options": options, "training": {k: v for k, v in training.items() if k != "epochs"},
+            "seed": seed, "backend": keras.backend.backend(), "keras": keras.__version__, **more}  # fmt: skip
 
 
 def build_spectrogram_model(name: str, options: dict, n_freq: int, patch_frames: int, kind: dict, target: str):
@@ -143,8 +348,8 @@ def train_spectrogram_model(
     valid_pairs,
     out_dir: str | Path,
     seed: int,
-    workers: int = 1,
     about: dict | None = None,
+    extra_callbacks=(),
 ) -> dict:
     """Train cnn8, unet or pix2pix on (corrupted, clean) magnitude pairs. ``about`` (the
     task, its corruptions, the sample rate and STFT) goes into setup.json, so that the
@@ -167,9 +372,8 @@ def train_spectrogram_model(
     (out_dir / "setup.json").write_text(json.dumps(setup, indent=1))
 
     dataset = PatchDataset(
-        train_arrays, patch_frames, training["batch_size"], training["steps_per_epoch"], seed, kind["with_mask"],
-        workers=workers, use_multiprocessing=False, max_queue_size=8,
-    )  # fmt: skip
+        train_arrays, patch_frames, training["batch_size"], training["steps_per_epoch"], seed, kind["with_mask"]
+    )
     validation = PatchDataset(
         valid_arrays or train_arrays, patch_frames, training["batch_size"], 1, seed + 1, kind["with_mask"]
     ).fixed(training["validation_batches"])
@@ -186,20 +390,32 @@ def train_spectrogram_model(
     epochs = epochs_allowed(training["epochs"])
     log.info("training %s: %s, %d training and %d validation utterances, %d epochs of %d steps",
              name, setup, len(train_arrays), len(valid_arrays), epochs, training["steps_per_epoch"])  # fmt: skip
+    settings = run_settings(name, options, training, seed, corruptions=list(corruptions), setup=setup,
+                            data=data_fingerprint(train_arrays, valid_arrays))  # fmt: skip
+    final = (lambda: model.generator) if name == "pix2pix" else (lambda: model)
+
+    def save_final():
+        final().save(out_dir / "model.keras")
+        if not (out_dir / "best.keras").exists():
+            final().save(out_dir / "best.keras")
+
     started = time.perf_counter()
-    history = model.fit(
-        dataset, validation_data=validation, epochs=epochs, verbose=2,
-        callbacks=callbacks(out_dir, monitor, training, extract, schedule),
-    )  # fmt: skip
-    final = model.generator if name == "pix2pix" else model
-    final.save(out_dir / "model.keras")
-    if not (out_dir / "best.keras").exists():
-        final.save(out_dir / "best.keras")
-    return {"epochs_run": len(history.history.get("loss", [])), "seconds": time.perf_counter() - started, **setup}
+    chosen = callbacks(out_dir, monitor, training, extract, schedule)
+    epochs_run = fit_resumable(
+        model, dataset, validation, epochs, out_dir, settings, chosen, save_final, extra_callbacks
+    )
+    return {"epochs_run": epochs_run, "seconds": time.perf_counter() - started, **setup}
 
 
 def train_mfccnet(
-    options: dict, training: dict, train_frames, valid_frames, out_dir: str | Path, seed: int, about: dict | None = None
+    options: dict,
+    training: dict,
+    train_frames,
+    valid_frames,
+    out_dir: str | Path,
+    seed: int,
+    about: dict | None = None,
+    extra_callbacks=(),
 ) -> dict:
     """Seed 2's frame network on MFCC frames (Adagrad, MSE, batches of 128)."""
     from .datasets import FrameDataset
@@ -221,10 +437,17 @@ def train_mfccnet(
     model = build_mfccnet(options["n_mfcc"], options["n_mels"], options["hidden"], seed)
     model.compile(keras.optimizers.Adagrad(options["learning_rate"]), loss="mse")
     epochs = epochs_allowed(training["epochs"])
+    settings = run_settings("mfccnet", options, training, seed, setup=setup,
+                            data=data_fingerprint(train_frames, valid_frames))  # fmt: skip
+
+    def save_final():
+        model.save(out_dir / "model.keras")
+        if not (out_dir / "best.keras").exists():
+            model.save(out_dir / "best.keras")
+
     started = time.perf_counter()
-    history = model.fit(dataset, validation_data=validation, epochs=epochs, verbose=2,
-                        callbacks=callbacks(out_dir, "val_loss", training, None, schedule=False))  # fmt: skip
-    model.save(out_dir / "model.keras")
-    if not (out_dir / "best.keras").exists():
-        model.save(out_dir / "best.keras")
-    return {"epochs_run": len(history.history.get("loss", [])), "seconds": time.perf_counter() - started, **setup}
+    chosen = callbacks(out_dir, "val_loss", training, None, schedule=False)
+    epochs_run = fit_resumable(
+        model, dataset, validation, epochs, out_dir, settings, chosen, save_final, extra_callbacks
+    )
+    return {"epochs_run": epochs_run, "seconds": time.perf_counter() - started, **setup}
