@@ -4,7 +4,15 @@ import pytest
 import yaml
 
 from conftest import REPO, run_snakemake
-from specrestore.config import ConfigError, check_config, load_schema, schema_problems
+from specrestore.config import (
+    ConfigError,
+    check_config,
+    config_problems,
+    cross_key_problems,
+    load_schema,
+    schema_problems,
+    with_defaults,
+)
 
 SCHEMA = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -108,13 +116,87 @@ def test_rules_across_keys_name_the_key(change, message):
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize(
+    "config",
+    [{}, default_config(), {"tasks": [{"name": "b", "bandhole": {"duration_ms": [10, 40]}}], "noise": "synthetic"}],
+)
+def test_defaults_are_filled_as_snakemake_fills_them(config):
+    assert with_defaults(config, SCHEMA) == filled(config)
+
+
+@pytest.mark.parametrize("change, message", CROSS_KEY_CASES)
+def test_schema_and_cross_key_problems_come_in_one_list(change, message):
+    config = {**default_config(), **change, "shards": 0, "colour": "red"}
+    problems = config_problems(config, SCHEMA)
+    assert "config key 'shards': 0 is less than the minimum of 1" in problems
+    assert any(p.startswith("config key 'colour' is not a known setting") for p in problems)
+    assert any(message in p for p in problems), problems
+
+
+# Values of the wrong type or shape that a cross-key rule reads.
+MALFORMED = [
+    {"stft": {"n_fft": "big", "hop": 128}},
+    {"stft": "512/128"},
+    {"splits": {"train": "most", "valid": 0.1, "test": 0.1}},
+    {"splits": [0.8, 0.1, 0.1]},
+    {"preprocess": {"min_duration_s": "half a second"}},
+    {"training": {"patch_frames": "64"}},
+    {"model_options": None},
+    {"noise_sources": {"synthetic": {"babble_talkers": [2, "four"]}}},
+    {"experiments": {"gap_context": "on"}},
+]
+REVERSED_RANGES = [
+    {"name": "gap", "gap": {"length_ms": [100, 20]}, "models": ["unet"]},
+    {"name": "hole", "bandhole": {"holes": [4, 1]}},
+]
+
+
+@pytest.mark.parametrize("change", MALFORMED)
+def test_cross_key_rules_still_run_beside_a_malformed_value(change):
+    config = {**default_config(), **change, "tasks": REVERSED_RANGES}
+    with pytest.raises((TypeError, AttributeError, KeyError)):
+        cross_key_problems(with_defaults(config, SCHEMA))
+    problems = config_problems(config, SCHEMA)
+    assert set(schema_problems(config, SCHEMA)) < set(problems)
+    assert "config key 'tasks.0.gap.length_ms': [low, high] expected, got [100, 20]" in problems
+    assert "config key 'tasks.1.bandhole.holes': [low, high] expected, got [4, 1]" in problems
+
+
+def test_a_malformed_task_leaves_the_others_checked():
+    tasks = [
+        {"name": "loss", "gap": {"length_ms": [50, 10]}, "packetloss": {"loss_rate": "high"}},
+        {"gap": {}},
+        *REVERSED_RANGES,
+    ]
+    problems = config_problems({**default_config(), "tasks": tasks}, SCHEMA)
+    assert problems == [
+        "config key 'tasks.0.packetloss.loss_rate': 'high' is not of type 'number'",
+        "config key 'tasks.1': 'name' is a required property",
+        # found in the malformed task before the rule reached its loss rate
+        "config key 'tasks.0.gap.length_ms': [low, high] expected, got [50, 10]",
+        "config key 'tasks.2.gap.length_ms': [low, high] expected, got [100, 20]",
+        "config key 'tasks.3.bandhole.holes': [low, high] expected, got [4, 1]",
+    ]
+
+
+def test_a_malformed_value_in_a_config_that_passed_the_schema_is_a_bug_not_a_skip():
+    config = filled(default_config())
+    config["stft"]["n_fft"] = "big"
+    with pytest.raises(TypeError):
+        cross_key_problems(config)
+
+
 def test_a_bad_config_stops_the_run_before_any_job(tmp_path):
     config = default_config()
     config["stft"]["hopp"] = 64
     config["shards"] = -1
+    config["tasks"][0]["gap"] = {"length_ms": [100, 20]}
+    config["splits"] = {"train": 0.5, "valid": 0.1, "test": 0.1}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     result = run_snakemake(tmp_path)
     assert result.returncode != 0
     assert "config key 'stft.hopp' is not a known setting" in result.stderr
     assert "config key 'shards': -1 is less than the minimum of 1" in result.stderr
+    assert "config key 'tasks.0.gap.length_ms': [low, high] expected, got [100, 20]" in result.stderr
+    assert "config key 'splits': fractions must sum to 1, got 0.7" in result.stderr
     assert not (tmp_path / "results").exists()

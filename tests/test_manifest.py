@@ -52,7 +52,33 @@ def test_duration_limits(tmp_path):
     _write(tmp_path / "s" / "fine.wav", 1.0)
     entries, rejected = scan_folder(tmp_path, min_duration_s=0.5, max_duration_s=2.0)
     assert list(entries["id"]) == ["s_fine"]
-    assert sorted(r.split(":")[0] for r in rejected["reason"]) == ["too long", "too short"]
+    reasons = dict(zip(rejected["path"].map(lambda p: p.split("/")[-1]), rejected["reason"]))
+    assert reasons == {
+        "short.wav": "too short: 0.200 s (3200 samples at 16000 Hz); at least 0.5 s needed (preprocess.min_duration_s)",
+        "long.wav": "too long: 3.000 s (48000 samples at 16000 Hz); at most 2 s allowed (preprocess.max_duration_s)",
+    }
+
+
+def test_a_length_that_rounds_to_the_limit_or_to_zero_is_given_in_samples(tmp_path):
+    (tmp_path / "s").mkdir()
+    for name, frames, rate in (
+        ("one.wav", 1, 16000),
+        ("seven.wav", 7, 16000),
+        ("seven44k.wav", 7, 44100),
+        ("almost.wav", 7999, 16000),
+        ("enough.wav", 8000, 16000),
+    ):
+        sf.write(tmp_path / "s" / name, np.full(frames, 0.1), rate)
+    entries, rejected = scan_folder(tmp_path, min_duration_s=0.5)
+    assert list(entries["id"]) == ["s_enough"]
+    reasons = dict(zip(rejected["path"].map(lambda p: p.split("/")[-1]), rejected["reason"]))
+    needed = "; at least 0.5 s needed (preprocess.min_duration_s)"
+    assert reasons == {
+        "one.wav": "too short: 1 sample (0.0000625 s) at 16000 Hz" + needed,
+        "seven.wav": "too short: 7 samples (0.000438 s) at 16000 Hz" + needed,
+        "seven44k.wav": "too short: 7 samples (0.000159 s) at 44100 Hz" + needed,
+        "almost.wav": "too short: 0.500 s (7999 samples at 16000 Hz)" + needed,
+    }
 
 
 def _groups(n, rng):
@@ -190,3 +216,74 @@ def test_voicebank_listing_holds_out_validation_speakers(tmp_path):
         voicebank_demand.listing(folders, ["p999"])
     with pytest.raises(ValueError, match="every training speaker"):
         voicebank_demand.listing(folders, ["p226", "p287"])
+
+
+def test_a_split_that_lost_every_utterance_stays_in_the_summary_as_zeros():
+    utterances = _entries(["a", "b"], per_speaker=3).assign(split=["train"] * 3 + ["valid"] * 3)
+    summary = split_summary(utterances, ["train", "valid", "test"]).set_index("split")
+    assert list(summary.index) == ["train", "valid", "test"]
+    assert summary.loc["test"].tolist() == [0, 0, 0.0, 0.0]
+    assert summary.loc["train", "utterances"] == 3 and summary["share"].sum() == pytest.approx(1)
+    assert list(split_summary(utterances)["split"]) == ["train", "valid"]
+
+
+def _corpus_with_unusable_samples(root):
+    """Eight speakers of good recordings and the bad-input set, whose truncated, all-zero
+    and NaN files pass the manifest's header checks and fail the resample stage."""
+    from conftest import write_bad_input_set
+
+    rate = 16000
+    t = np.arange(rate) / rate
+    voice = (0.2 * np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    expected = write_bad_input_set(root, voice, rate)
+    for speaker in range(8):
+        for take in range(2):
+            _write(root / f"good{speaker}" / f"take{take}.wav", 1.0 + 0.1 * take)
+    return expected
+
+
+def test_final_split_counts_leave_out_recordings_the_resample_stage_rejects(tmp_path):
+    from specrestore.features import prepare_shard
+
+    expected = _corpus_with_unusable_samples(tmp_path / "corpus")
+    manifest, rejected = prepare_manifest(tmp_path / "corpus", {}, {"min_duration_s": 0.5}, FRACTIONS, 1, 2)
+    assert list(rejected["reason"].str.split(":").str[0]) == ["zero-length file"]
+    shards = [prepare_shard(manifest[manifest["shard"] == s], 16000, -26) for s in (0, 1)]
+    utterances = pd.concat([table for _, _, table, _ in shards], ignore_index=True)
+    late = pd.concat([rejects for _, _, _, rejects in shards], ignore_index=True)
+    assert sorted(late["path"].map(lambda p: p.split("/")[-1])) == sorted(
+        name for name, reason in expected.items() if reason and name != "empty.wav"
+    )
+
+    before = split_summary(manifest).set_index("split")
+    after = split_summary(utterances, manifest["split"].unique()).set_index("split")
+    lost = manifest[manifest["id"].isin(late["id"])].groupby("split").size()
+    assert lost.sum() == 3
+    for split in before.index:
+        assert after.loc[split, "utterances"] == before.loc[split, "utterances"] - lost.get(split, 0)
+        assert after.loc[split, "minutes"] == pytest.approx(
+            utterances.loc[utterances["split"] == split, "duration_s"].sum() / 60, abs=0.005
+        )
+    assert after["utterances"].sum() == len(manifest) - 3 == len(utterances)
+
+
+@pytest.mark.slow
+def test_the_run_writes_the_final_split_counts_after_the_sample_checks(tmp_path):
+    from conftest import run, tiny_config
+
+    _corpus_with_unusable_samples(tmp_path / "corpus")
+    config = tiny_config(
+        corpus="folder", corpora={"folder": {"path": str(tmp_path / "corpus")}}, tasks=[{"name": "gap", "gap": {}}]
+    )
+    result = run(tmp_path / "run", config, "results/audio/splits.csv")
+    assert result.returncode == 0, result.stderr[-5000:]
+    results = tmp_path / "run" / "results"
+    manifest = pd.read_parquet(results / "manifest" / "utterances.parquet")
+    utterances = pd.read_parquet(results / "audio" / "utterances.parquet")
+    splits = pd.read_csv(results / "audio" / "splits.csv")
+    assert list(splits.columns) == ["split", "speakers", "utterances", "minutes", "share"]
+    assert splits["utterances"].sum() == len(utterances) == len(manifest) - 3
+    counts = utterances.groupby("split")["id"].size()
+    assert dict(zip(splits["split"], splits["utterances"])) == {s: counts.get(s, 0) for s in splits["split"]}
+    assert set(splits["split"]) == set(manifest["split"])
+    assert not (results / "manifest" / "splits.csv").exists()

@@ -15,7 +15,7 @@ sys.path.insert(0, LIBRARY_DIR)
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [LIBRARY_DIR, os.environ.get("PYTHONPATH")]))
 
 from specrestore.audio import find_audio_files
-from specrestore.config import ConfigError, check_config, load_schema, schema_problems, task_corruptions, task_models
+from specrestore.config import ConfigError, config_problems, load_schema, task_corruptions, task_models
 from specrestore.corpora.archives import needed_archives
 from specrestore.corruption import Task
 from specrestore.report import config_digest, front_page, software_versions
@@ -24,13 +24,12 @@ from specrestore.seeding import shard_name
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 
-# Our own pass first, so that every problem is reported at once with the key it
-# concerns; snakemake's validate then fills in the schema's defaults.
-_problems = schema_problems(config, load_schema(SCHEMA))
+# Our own pass first, so that every problem (schema and rules across keys) is reported
+# at once with the key it concerns; snakemake's validate then fills in the defaults.
+_problems = config_problems(config, load_schema(SCHEMA))
 if _problems:
     raise ConfigError("invalid config:\n  " + "\n  ".join(_problems))
 validate(config, str(SCHEMA))
-check_config(config)
 
 R = config["results"]
 DL = config["downloads"]["folder"]

@@ -29,7 +29,6 @@ rule manifest:
     output:
         manifest=f"{R}/manifest/utterances.parquet",
         rejected=f"{R}/manifest/rejected.csv",
-        splits=f"{R}/manifest/splits.csv",
     params:
         corpus=config["corpus"],
         options=corpus_options(),

@@ -24,15 +24,18 @@ rule resample:
 
 
 rule audio_summary:
-    """All prepared utterances in one table and every rejected recording in another;
-    stops the run if no recording is usable."""
+    """All prepared utterances in one table, every rejected recording in another and
+    the final speakers, utterances and minutes per split; stops the run if no
+    recording is usable."""
     input:
+        manifest=f"{R}/manifest/utterances.parquet",
         manifest_rejected=f"{R}/manifest/rejected.csv",
         tables=expand(f"{R}/audio/{{shard}}.parquet", shard=SHARDS),
         rejected=expand(f"{R}/audio/{{shard}}.rejected.csv", shard=SHARDS),
     output:
         utterances=f"{R}/audio/utterances.parquet",
         rejected=f"{R}/audio/rejected.csv",
+        splits=f"{R}/audio/splits.csv",
     threads: 1
     resources:
         mem_mb=1000,

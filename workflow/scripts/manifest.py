@@ -17,8 +17,13 @@ else:
     manifest, rejected = prepare_manifest(options["path"], options, *common, metadata)
 for row in rejected.itertuples():
     log.warning("rejected %s: %s", row.path, row.reason)
-summary = split_summary(manifest)
-log.info("manifest: %d utterances, %d rejected\n%s", len(manifest), len(rejected), summary.to_string(index=False))
+# Not the final counts: the resample stage may still reject recordings whose samples are
+# unusable; audio_summary writes the counts after every rejection (audio/splits.csv).
+log.info(
+    "manifest: %d utterances, %d rejected; splits before the sample checks:\n%s",
+    len(manifest),
+    len(rejected),
+    split_summary(manifest).to_string(index=False),
+)
 manifest.to_parquet(snakemake.output.manifest, index=False)
 rejected.to_csv(snakemake.output.rejected, index=False)
-summary.to_csv(snakemake.output.splits, index=False)

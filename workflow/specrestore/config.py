@@ -2,14 +2,18 @@
 
 The JSON schema (workflow/schemas/config.schema.yaml) is the single definition of the
 config: types, ranges, defaults. :func:`schema_problems` lists every violation with
-the dotted key it concerns; :func:`check_config` adds the rules a schema cannot say
-(fractions that must sum to one, ranges given as [low, high], a folder that must
-exist). Both run when the Snakefile is parsed, before any job starts.
+the dotted key it concerns; :func:`cross_key_problems` adds the rules a schema cannot
+say (fractions that must sum to one, ranges given as [low, high], a folder that must
+exist). :func:`config_problems` runs both when the Snakefile is parsed, before any job
+starts, so that one message lists every problem of a config.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -65,105 +69,168 @@ def schema_problems(config: dict, schema: dict) -> list[str]:
     return problems
 
 
-def _ordered_pair(config: dict, path: list, problems: list[str]) -> None:
+def _ordered_pair(config: dict, path: list) -> list[str]:
     value = config
     for part in path:
         in_list = isinstance(value, list) and isinstance(part, int) and part < len(value)
         if in_list or (isinstance(value, dict) and part in value):
             value = value[part]
         else:
-            return
+            return []
     if isinstance(value, list) and len(value) == 2 and value[0] > value[1]:
-        problems.append(f"config key {_key(path)!r}: [low, high] expected, got {value}")
+        return [f"config key {_key(path)!r}: [low, high] expected, got {value}"]
+    return []
 
 
 # Corpora that come with a noisy recording of every clean one.
 PAIRED_CORPORA = ("voicebank_demand",)
 
+# What a cross-key rule raises when a value it reads has the wrong type or shape.
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError)
+
+
+def config_problems(config: dict, schema: dict, workdir: str | Path = ".") -> list[str]:
+    """Every problem of a config as given (before defaults): the schema's, then the
+    rules across keys, evaluated on a copy with the defaults filled in. A rule that
+    reads a value the schema rejected is left out: that value's key is already named,
+    and comparing it with another would say nothing sound."""
+    problems = schema_problems(config, schema)
+    return problems + cross_key_problems(with_defaults(config, schema), workdir, tolerate_malformed=bool(problems))
+
+
+def with_defaults(config: dict, schema: dict) -> dict:
+    """A copy of ``config`` with the schema's defaults filled in, as snakemake's
+    ``validate`` fills them, but also for a config that violates the schema."""
+    from jsonschema import Draft202012Validator, validators
+
+    fill_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, subschema):
+        if isinstance(instance, dict):
+            for name, entry in properties.items():
+                if "default" in entry:
+                    instance.setdefault(name, copy.deepcopy(entry["default"]))
+        yield from fill_properties(validator, properties, instance, subschema)
+
+    config = copy.deepcopy(config)
+    filler = validators.extend(Draft202012Validator, {"properties": set_defaults})(schema)
+    for _ in filler.iter_errors(config):
+        pass  # the schema's own pass reports these
+    return config
+
 
 def check_config(config: dict, workdir: str | Path = ".") -> None:
     """Rules across keys; raises :class:`ConfigError` listing every problem. Expects a
     config that passed the schema (defaults filled in)."""
+    problems = cross_key_problems(config, workdir)
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def cross_key_problems(config: dict, workdir: str | Path = ".", tolerate_malformed: bool = False) -> list[str]:
+    """One line per broken rule across keys, each naming its key. With
+    ``tolerate_malformed`` (for a config whose schema problems are reported beside
+    these) a rule stops at the first value it cannot read, keeping what it found
+    before, instead of raising."""
+    tasks = config.get("tasks")
+    rules = [
+        partial(_general_problems, config),
+        partial(_corpus_problems, config, workdir),
+        partial(_sweep_problems, config),
+        partial(_task_name_problems, config),
+        *(partial(_task_problems, config, index) for index in range(len(tasks) if isinstance(tasks, list) else 0)),
+        partial(_model_problems, config),
+    ]
     problems = []
+    for rule in rules:
+        try:
+            for problem in rule():
+                problems.append(problem)
+        except _MALFORMED:
+            if not tolerate_malformed:
+                raise
+    return problems
+
+
+def _general_problems(config: dict) -> Iterator[str]:
     splits = config["splits"]
     if abs(sum(splits.values()) - 1.0) > 1e-6:
-        problems.append(f"config key 'splits': fractions must sum to 1, got {sum(splits.values()):g} ({splits})")
+        yield f"config key 'splits': fractions must sum to 1, got {sum(splits.values()):g} ({splits})"
     for name in ("train", "test"):
         if splits.get(name, 0) <= 0:
-            problems.append(f"config key 'splits.{name}': must be above 0 (a run trains and tests)")
+            yield f"config key 'splits.{name}': must be above 0 (a run trains and tests)"
     stft = config["stft"]
     if stft["hop"] > stft["n_fft"]:
-        problems.append(f"config key 'stft.hop': {stft['hop']} is larger than stft.n_fft ({stft['n_fft']})")
+        yield f"config key 'stft.hop': {stft['hop']} is larger than stft.n_fft ({stft['n_fft']})"
     pre = config["preprocess"]
     if pre.get("max_duration_s") is not None and pre["max_duration_s"] <= pre["min_duration_s"]:
-        problems.append("config key 'preprocess.max_duration_s': must be above preprocess.min_duration_s")
-    _ordered_pair(config, ["noise_sources", "synthetic", "babble_talkers"], problems)
+        yield "config key 'preprocess.max_duration_s': must be above preprocess.min_duration_s"
+    yield from _ordered_pair(config, ["noise_sources", "synthetic", "babble_talkers"])
 
+
+def _corpus_problems(config: dict, workdir: str | Path) -> Iterator[str]:
     if config["corpus"] == "folder":
         root = config["corpora"]["folder"].get("path")
         if not root:
-            problems.append("config key 'corpora.folder.path': required when corpus is 'folder'")
+            yield "config key 'corpora.folder.path': required when corpus is 'folder'"
         elif not (Path(workdir) / root).is_dir():
-            problems.append(f"config key 'corpora.folder.path': {root} is not a directory")
-
+            yield f"config key 'corpora.folder.path': {root} is not a directory"
     if config["noise"] == "paired" and config["corpus"] not in PAIRED_CORPORA:
-        problems.append(
+        yield (
             f"config key 'noise': 'paired' takes each utterance's own noisy recording, which only "
             f"{', '.join(PAIRED_CORPORA)} has; corpus is {config['corpus']!r}"
         )
 
-    problems += _sweep_problems(config)
 
-    bank_kinds = set(config["noise_sources"]["synthetic"]["kinds"])
+def _task_name_problems(config: dict) -> Iterator[str]:
     names = [entry["name"] for entry in config["tasks"]]
     for name in sorted({n for n in names if names.count(n) > 1}):
-        problems.append(f"config key 'tasks': the name {name!r} is used by more than one task")
-    for index, entry in enumerate(config["tasks"]):
-        task, spec = entry["name"], {k: v for k, v in entry.items() if k in CORRUPTION_KEYS}
-        if not spec:
-            problems.append(
-                f"config key 'tasks.{index}' ({task}): no corruption; give one of {', '.join(CORRUPTION_KEYS)}"
+        yield f"config key 'tasks': the name {name!r} is used by more than one task"
+
+
+def _task_problems(config: dict, index: int) -> Iterator[str]:
+    entry = config["tasks"][index]
+    spec = {k: v for k, v in entry.items() if k in CORRUPTION_KEYS}
+    if not spec:
+        yield f"config key 'tasks.{index}' ({entry['name']}): no corruption; give one of {', '.join(CORRUPTION_KEYS)}"
+    for pair in (("gap", "length_ms"), ("bandhole", "holes"), ("bandhole", "duration_ms")):
+        yield from _ordered_pair(config, ["tasks", index, *pair])
+    loss = spec.get("packetloss")
+    if loss is not None:
+        p_good_to_bad = loss["loss_rate"] / (loss["mean_burst_packets"] * (1 - loss["loss_rate"]))
+        if p_good_to_bad > 1:
+            yield (
+                f"config key 'tasks.{index}.packetloss': a loss rate of {loss['loss_rate']} cannot have bursts "
+                f"as short as {loss['mean_burst_packets']} packets on average; raise mean_burst_packets"
             )
-        for pair in (("gap", "length_ms"), ("bandhole", "holes"), ("bandhole", "duration_ms")):
-            _ordered_pair(config, ["tasks", index, *pair], problems)
-        loss = spec.get("packetloss")
-        if loss is not None:
-            p_good_to_bad = loss["loss_rate"] / (loss["mean_burst_packets"] * (1 - loss["loss_rate"]))
-            if p_good_to_bad > 1:
-                problems.append(
-                    f"config key 'tasks.{index}.packetloss': a loss rate of {loss['loss_rate']} cannot have bursts "
-                    f"as short as {loss['mean_burst_packets']} packets on average; raise mean_burst_packets"
-                )
-        noise = spec.get("noise")
-        if noise is not None and noise.get("kinds"):
-            missing = set(noise["kinds"]) - bank_kinds
-            if missing and config["noise"] == "synthetic":
-                problems.append(
-                    f"config key 'tasks.{index}.noise.kinds': {sorted(missing)} not in noise_sources.synthetic.kinds"
-                )
-        hole = spec.get("bandhole")
-        if hole is not None and round(hole["fraction"] * (stft["n_fft"] // 2 + 1)) < 1:
-            problems.append(
-                f"config key 'tasks.{index}.bandhole.fraction': covers no STFT bin at n_fft {stft['n_fft']}"
-            )
+    noise = spec.get("noise")
+    if noise is not None and noise.get("kinds") and config["noise"] == "synthetic":
+        missing = set(noise["kinds"]) - set(config["noise_sources"]["synthetic"]["kinds"])
+        if missing:
+            yield f"config key 'tasks.{index}.noise.kinds': {sorted(missing)} not in noise_sources.synthetic.kinds"
+    hole = spec.get("bandhole")
+    n_fft = config["stft"]["n_fft"]
+    if hole is not None and round(hole["fraction"] * (n_fft // 2 + 1)) < 1:
+        yield f"config key 'tasks.{index}.bandhole.fraction': covers no STFT bin at n_fft {n_fft}"
+
+
+def _model_problems(config: dict) -> Iterator[str]:
     training = config["training"]
     used = {name for entry in config["tasks"] for name in entry.get("models", [])}
     for name in sorted(used & {"unet", "pix2pix"}):
         depth = config["model_options"][name]["depth"]
         if training["patch_frames"] % 2**depth:
-            problems.append(
+            yield (
                 f"config key 'training.patch_frames': {training['patch_frames']} is not a multiple of "
                 f"2**model_options.{name}.depth ({2**depth})"
             )
     for name in ("cnn8", "unet"):
         options = config["model_options"][name]
         if options["target"] == "residual" and options["normalization"] != "global_scale":
-            problems.append(
+            yield (
                 f"config key 'model_options.{name}.target': residual needs normalization global_scale "
                 "(its bounded output cannot reach an unbounded log-magnitude difference)"
             )
-    if problems:
-        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
 
 
 def _sweep_problems(config: dict) -> list[str]:

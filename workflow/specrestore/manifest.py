@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .audio import AudioError, find_audio_files, probe
+from .audio import AudioError, AudioInfo, find_audio_files, probe
 from .seeding import shard_of, stable_hash
 
 SPLITS = ("train", "valid", "test")
@@ -86,10 +87,10 @@ def _probe_entry(
     except AudioError as err:
         return None, _rejection(path, "", "manifest", err.reason)
     if info.duration_s < min_duration_s:
-        reason = f"too short: {info.duration_s:.3f} s < min_duration_s {min_duration_s}"
+        reason = f"too short: {_length(info)}; at least {min_duration_s:g} s needed (preprocess.min_duration_s)"
         return None, _rejection(path, "", "manifest", reason)
     if max_duration_s is not None and info.duration_s > max_duration_s:
-        reason = f"too long: {info.duration_s:.1f} s > max_duration_s {max_duration_s}"
+        reason = f"too long: {_length(info)}; at most {max_duration_s:g} s allowed (preprocess.max_duration_s)"
         return None, _rejection(path, "", "manifest", reason)
     row = {
         "speaker": _safe(speaker),
@@ -147,6 +148,17 @@ def _pair_problem(path: Path, noisy_path: str | None, row: dict) -> dict | None:
         )
         return _rejection(path, "", "manifest", reason)
     return None
+
+
+def _length(info: AudioInfo) -> str:
+    """A recording's length for a rejection reason. The sample count comes along, since
+    seconds rounded to a few digits can read as zero (one sample) or as the very limit
+    that rejected the file (7999 samples at 16 kHz against 0.5 s)."""
+    samples = f"{info.frames} sample{'' if info.frames == 1 else 's'}"
+    if round(info.duration_s, 3) == 0:
+        seconds = np.format_float_positional(info.duration_s, precision=3, unique=False, fractional=False, trim="-")
+        return f"{samples} ({seconds} s) at {info.sample_rate} Hz"
+    return f"{info.duration_s:.3f} s ({samples} at {info.sample_rate} Hz)"
 
 
 def _rejection(path, utt_id: str, stage: str, reason: str) -> dict:
@@ -269,12 +281,14 @@ def prepare_manifest(
     return manifest, rejected
 
 
-def split_summary(manifest: pd.DataFrame) -> pd.DataFrame:
-    """Speakers, utterances and minutes per split."""
-    summary = manifest.groupby("split").agg(
+def split_summary(utterances: pd.DataFrame, splits=()) -> pd.DataFrame:
+    """Speakers, utterances and minutes per split, with a row of zeros for each of
+    ``splits`` that has no utterance (one whose every recording was rejected)."""
+    summary = utterances.groupby("split").agg(
         speakers=("speaker", "nunique"), utterances=("id", "size"), minutes=("duration_s", lambda d: d.sum() / 60)
     )
-    summary = summary.reindex([s for s in SPLITS if s in summary.index]).reset_index()
+    present = set(summary.index) | set(splits)
+    summary = summary.reindex([s for s in SPLITS if s in present], fill_value=0).reset_index()
     summary["share"] = summary["minutes"] / summary["minutes"].sum()
     return summary.round({"minutes": 2, "share": 3})
 
