@@ -1,7 +1,10 @@
 """Restoring one's own recordings: dropout detection on real speech, the folder
 restore (formats, rates, lengths, channels, bad input, masks, chunks) and the CLI."""
 
+import io
 import itertools
+import os
+import struct
 import subprocess
 import sys
 
@@ -17,8 +20,9 @@ from specrestore.detection import (
     detect_streaming,
     detection_windows,
     match_gaps,
+    quantisation_step,
 )
-from specrestore.recordings import RestoreOptions, chunk_borders, make_restorer, restore_folder
+from specrestore.recordings import RecordingError, RestoreOptions, chunk_borders, make_restorer, restore_folder
 
 PARAMS = DetectionParams()
 
@@ -69,6 +73,76 @@ def test_clean_real_speech_has_no_gaps(realmini):
         if detection.gaps:
             false_gaps[path.name] = detection.gaps
     assert not false_gaps
+
+
+def as_8_bit(x, rate):
+    """``x`` as libsndfile writes it to an 8-bit WAV, read back."""
+    buffer = io.BytesIO()
+    sf.write(buffer, x, rate, format="WAV", subtype="PCM_U8")
+    buffer.seek(0)
+    return sf.read(buffer, dtype="float32")[0]
+
+
+def test_known_gaps_in_real_speech_are_found_at_8_bits(realmini):
+    """The gaps of the 16-bit test, placed in the recordings converted to 8 bits. A gap
+    whose surroundings lie under the 8-bit floor (two steps RMS, -36 dBFS) cannot be told
+    from a quiet passage, which 8 bits write as runs of one value; the others are found
+    as at 16 bits."""
+    step = quantisation_step("PCM_U8")
+    rng = np.random.default_rng(8)
+    truth_total = found_total = detected_total = correct_total = above_total = above_found = 0
+    for path in realmini_files(realmini):
+        original, rate = sf.read(path, dtype="float32")
+        x = as_8_bit(original, rate)
+        edge = PARAMS.samples(rate)[2]
+        spans = place_gaps(len(x), rate, rng)
+        for start, end in spans:
+            x[start:end] = 0
+        detected = detect_gaps(x, rate, PARAMS, step=step).gaps
+        found, correct = match_gaps(detected, spans)
+        above = [
+            (start, end)
+            for start, end in spans
+            if min(dsp.power_db(original[start - edge : start]), dsp.power_db(original[end : end + edge]))
+            >= PARAMS.edge_floor_db(step)
+        ]
+        truth_total += len(spans)
+        found_total += found
+        detected_total += len(detected)
+        correct_total += correct
+        above_total += len(above)
+        above_found += match_gaps(detected, above)[0]
+    recall, precision = found_total / truth_total, correct_total / detected_total
+    print(
+        f"8 bits, {truth_total} gaps of 10-200 ms: recall {recall:.4f}, precision {precision:.4f}; "
+        f"{above_total} gaps with edges above the floor: recall {above_found / above_total:.4f}"
+    )
+    assert truth_total > 3000 and above_total > 0.4 * truth_total
+    assert above_found / above_total >= 0.98 and precision >= 0.99
+    assert recall >= 0.45  # the rest sit in passages quieter than the 8-bit floor
+
+
+def test_clean_real_speech_at_8_bits_has_no_gaps(realmini, tmp_path):
+    """Converted to 8-bit WAV, the clean recordings are scanned with their own step."""
+    folder = tmp_path / "eight"
+    for path in realmini_files(realmini):
+        x, rate = sf.read(path, dtype="float32")
+        target = folder / path.relative_to(realmini).with_suffix(".wav")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(target, x, rate, subtype="PCM_U8")
+    report = restore(folder, tmp_path / "out", detect_only=True)
+    assert len(report) == 362 and set(report["subtype"]) == {"PCM_U8"}
+    assert set(report["status"]) == {"scanned"}
+    assert report["gaps"].sum() == 0, report.loc[report["gaps"] > 0, ["file", "gaps"]]
+
+
+def test_quantisation_step_follows_the_subtype():
+    assert quantisation_step("PCM_U8") == quantisation_step("PCM_S8") == 1 / 128
+    assert quantisation_step("PCM_16") == 1 / 32768 and quantisation_step("PCM_24") == 2.0**-23
+    for judged_as_16_bit in ("FLOAT", "DOUBLE", "VORBIS", "MPEG_LAYER_III", "ULAW", None):
+        assert quantisation_step(judged_as_16_bit) == 1 / 32768
+    assert PARAMS.edge_floor_db(1 / 32768) == PARAMS.edge_floor_db(2.0**-23) == pytest.approx(-90.31, abs=0.01)
+    assert PARAMS.edge_floor_db(1 / 128) == pytest.approx(-36.12, abs=0.01)
 
 
 def test_stuck_and_dithered_dropouts_in_speech_are_found(realmini):
@@ -219,7 +293,8 @@ def restore(folder, out, **options):
     quality = options.pop("quality", False)
     task = options.pop("task", "gap")
     restorer = make_restorer(task, None, options.pop("method", None))
-    return restore_folder(folder, out, restorer, RestoreOptions(task=task, quality=quality, **options))
+    stream = options.pop("progress_stream", None)
+    return restore_folder(folder, out, restorer, RestoreOptions(task=task, quality=quality, **options), stream)
 
 
 @pytest.fixture(scope="module")
@@ -356,6 +431,164 @@ def test_the_output_folder_may_not_be_the_input(recordings):
     folder, _ = recordings
     with pytest.raises(Exception, match="must not be the input folder"):
         restore(folder, folder / "out")
+
+
+def voice_of(speech, seconds):
+    """The espeak sentences one after another at -26 dBFS, cut to ``seconds``."""
+    rate = next(iter(speech.values()))[1]
+    x = np.concatenate([dsp.normalise_level(x, rate, -26)[0] for x, _ in speech.values()])
+    assert len(x) >= seconds * rate
+    return x[: int(seconds * rate)], rate
+
+
+def loud_spot(x, rate):
+    """The start of the loudest 20 ms of ``x``."""
+    frame = rate // 50
+    usable = len(x) // frame * frame
+    return int(np.argmax(np.mean(x[:usable].reshape(-1, frame) ** 2, axis=1))) * frame
+
+
+@pytest.fixture
+def call(speech, tmp_path):
+    x, rate = voice_of(speech, 3)
+    path = tmp_path / "calls" / "call.wav"
+    path.parent.mkdir()
+    sf.write(path, x, rate, subtype="PCM_16")
+    return path
+
+
+def files_in(folder):
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_a_file_is_never_restored_over_itself(call, tmp_path):
+    """The file form with the file's own folder (by any name) as the output."""
+    before = files_in(tmp_path)
+    (tmp_path / "linked").symlink_to(call.parent)
+    for out in (call.parent, tmp_path / "calls" / ".." / "calls", tmp_path / "linked"):
+        with pytest.raises(RecordingError, match=f"would overwrite the recording {call}"):
+            restore(call, out)
+    result = subprocess.run(
+        [sys.executable, "-m", "specrestore.cli", "restore", str(call), str(call.parent), "--no-quality"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 2 and "would overwrite the recording" in result.stderr
+    assert files_in(tmp_path) == before  # nothing written, not even the report
+
+
+def test_an_output_that_is_a_recording_under_another_name_is_refused(call, tmp_path):
+    before = call.read_bytes()
+    for link in (os.symlink, os.link):
+        out = tmp_path / link.__name__
+        out.mkdir()
+        link(call, out / "call.wav")
+        with pytest.raises(RecordingError, match="would overwrite the recording"):
+            restore(call.parent, out)
+        assert sorted(out.iterdir()) == [out / "call.wav"]
+    # A folder holding the input folder: calls/calls/call.wav would be written to
+    # calls/call.wav, another recording.
+    nested = call.parent / "calls"
+    nested.mkdir()
+    (nested / "call.wav").write_bytes(before)
+    with pytest.raises(RecordingError, match=f"calls/call.wav would overwrite the recording {call}"):
+        restore(call.parent, tmp_path)
+    assert call.read_bytes() == before and not (tmp_path / "restore_report.csv").exists()
+
+
+def test_the_masks_given_are_never_overwritten(call, tmp_path):
+    out = tmp_path / "out"
+    restore(call.parent, out)
+    mask = out / "gaps" / "call.wav.csv"
+    mask.write_text("channel,start_s,end_s\nall,1.0,1.05\n")  # an edited mask
+    before = files_in(out)
+    with pytest.raises(RecordingError, match=f"would overwrite the given mask {mask}"):
+        restore(call.parent, out, masks=out / "gaps")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "gaps").mkdir(parents=True)
+    os.link(mask, elsewhere / "gaps" / "call.wav.csv")  # the same mask file, by another name
+    with pytest.raises(RecordingError, match="would overwrite the given mask"):
+        restore(call.parent, elsewhere, masks=out / "gaps")
+    assert files_in(out) == before
+    with pytest.raises(RecordingError, match="no such masks folder"):
+        restore(call.parent, tmp_path / "third", masks=tmp_path / "missing")
+    report = restore(call.parent, tmp_path / "rerun", masks=out / "gaps")  # into another folder
+    assert report.loc[0, "mask"] == "given" and report.loc[0, "gaps"] == 1
+
+
+def test_broken_recordings_fail_with_the_reason(speech, tmp_path):
+    """Checked as the corpus stage checks them, while the scan reads them."""
+    x, rate = voice_of(speech, 5)
+    folder = tmp_path / "in"
+    folder.mkdir()
+
+    def with_sample(value, seconds):
+        y = x.copy()
+        y[round(seconds * rate)] = value
+        return y
+
+    sf.write(folder / "nan.wav", with_sample(np.nan, 1.2), rate, subtype="FLOAT")
+    sf.write(folder / "inf.wav", with_sample(np.inf, 3.75), rate, subtype="FLOAT")
+    stereo = np.stack([x, x], axis=1)
+    start = loud_spot(x, rate)
+    stereo[start : start + rate // 20, 1] = 0  # a dropout, with a NaN beside it
+    stereo[start + rate // 20 + 3, 1] = np.nan
+    sf.write(folder / "beside.wav", stereo, rate, subtype="DOUBLE")
+    sf.write(folder / "truncated.wav", x, rate, subtype="PCM_16")
+    whole = (folder / "truncated.wav").read_bytes()
+    (folder / "truncated.wav").write_bytes(whole[: len(whole) - rate])  # the header keeps the data size
+    claim = bytearray(whole)
+    data_size = claim.index(b"data") + 4
+    claim[data_size : data_size + 4] = struct.pack("<I", 2 * 3600 * rate * 2)  # two hours of 16-bit mono
+    (folder / "two_hours.wav").write_bytes(bytes(claim))
+    assert sf.info(folder / "two_hours.wav").frames == len(x)  # libsndfile trims it to what is there
+
+    report = restore(folder, tmp_path / "out").set_index("file")
+    reasons = {
+        "nan.wav": "non-finite sample (NaN) at 1.200 s in channel 1",
+        "inf.wav": "non-finite sample (+inf) at 3.750 s in channel 1",
+        "beside.wav": f"non-finite sample (NaN) at {(start + rate // 20 + 3) / rate:.3f} s in channel 2",
+        "truncated.wav": f"truncated: header declares {len(x)} frames (5.000 s), file holds {len(x) - rate // 2}",
+        "two_hours.wav": f"truncated: header declares {7200 * rate} frames (7200.000 s), file holds {len(x)}",
+    }
+    for name, reason in reasons.items():
+        assert report.loc[name, "status"] == "failed" and report.loc[name, "message"].startswith(reason), name
+        assert not (tmp_path / "out" / name).exists() and not (tmp_path / "out" / "gaps" / f"{name}.csv").exists()
+
+
+def test_an_8_bit_recording_keeps_its_quiet_passages(speech, tmp_path):
+    """8 bits write every quiet passage as a run of one value or two; only the dropout
+    placed in speech is one."""
+    x, rate = voice_of(speech, 6)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    sf.write(folder / "clean.wav", x, rate, subtype="PCM_U8")
+    start = loud_spot(x, rate)
+    y = x.copy()
+    y[start : start + rate // 20] = 0
+    sf.write(folder / "dropout.wav", y, rate, subtype="PCM_U8")
+    eight_bit = sf.read(folder / "clean.wav", dtype="float32")[0]
+    assert detect_gaps(eight_bit, rate, PARAMS).gaps  # judged as 16-bit, its pauses look like dropouts
+    report = restore(folder, tmp_path / "out").set_index("file")
+    assert report.loc["clean.wav", "status"] == "unchanged" and report.loc["clean.wav", "gaps"] == 0
+    mask = pd.read_csv(tmp_path / "out" / "gaps" / "dropout.wav.csv")
+    assert report.loc["dropout.wav", "status"] == "restored" and len(mask) == 1
+    assert mask.loc[0, "start_sample"] <= start and mask.loc[0, "end_sample"] >= start + rate // 20
+
+
+def test_the_progress_bar_counts_the_audio_once_per_pass(speech, tmp_path):
+    x, rate = voice_of(speech, 6)
+    x[loud_spot(x, rate) :][:800] = 0
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "six.wav", x, rate, subtype="PCM_16")
+    stream = io.StringIO()
+    report = restore(tmp_path / "in", tmp_path / "out", chunk_s=1.0, progress_stream=stream)
+    assert report.loc[0, "status"] == "restored"
+    lines = stream.getvalue().splitlines()
+    assert "100.0% scanned 6/6, written 6/6 s of audio" in lines[-1]
+    assert any("scanned 6/6, written " in line and "written 6/6" not in line for line in lines)
+    stream = io.StringIO()
+    restore(tmp_path / "in", tmp_path / "masks", detect_only=True, progress_stream=stream)
+    assert "100.0% scanned 6/6 s of audio" in stream.getvalue().splitlines()[-1]
 
 
 def test_command_line_restores_a_folder(recordings, tmp_path):

@@ -140,6 +140,15 @@ def restore_inputs(wildcards):
     if not recordings.exists():
         raise WorkflowError(f"restore_input {recordings}: no such file or folder")
     inputs = {"recordings": str(recordings)}
+    source, output = recordings.resolve(), Path(restore_output()).resolve()
+    # The output folder is emptied before the job runs: it must not hold a recording, and
+    # restored files inside the input folder would be read as recordings next time.
+    folder = source if source.is_dir() else source.parent
+    if output == folder or output in folder.parents or (source.is_dir() and folder in output.parents):
+        raise WorkflowError(
+            f"restore.output {restore_output()} and restore_input {recordings} overlap, and snakemake empties "
+            "the output folder before restoring: the recordings would be lost; write to another folder"
+        )
     if config["restore"]["masks"]:
         masks = Path(config["restore"]["masks"]).resolve()
         if Path(restore_output()).resolve() in [masks, *masks.parents]:

@@ -5,7 +5,8 @@ and the expensive one in parallel, per shard:
 
 - :func:`probe` reads only the header (format, rate, channels, length);
 - :func:`read_audio` decodes the samples and rejects truncated, non-finite and
-  all-zero recordings.
+  all-zero recordings; :func:`read_blocks` does the same checks (but for silence) on a
+  recording read in pieces, for files too long to hold in memory.
 
 Both raise :class:`AudioError`, whose message names the file and what is wrong.
 """
@@ -13,6 +14,7 @@ Both raise :class:`AudioError`, whose message names the file and what is wrong.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +80,7 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
         raise AudioError(path, f"truncated or corrupt: decoding failed ({_libsndfile_message(err)})") from None
     declared = _declared_frames(Path(path), info)
     if declared is not None and len(data) < declared:
-        raise AudioError(path, f"truncated: header declares {declared} frames, file holds {len(data)}")
+        raise AudioError(path, _truncated(declared, len(data), info.sample_rate))
     if len(data) == 0:
         raise AudioError(path, "no samples")
     if not np.all(np.isfinite(data)):
@@ -87,6 +89,43 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     if not np.any(data):
         raise AudioError(path, "silent: every sample is zero")
     return data, int(rate)
+
+
+def read_blocks(
+    path: str | Path, info: AudioInfo, windows: Iterable[tuple[int, int]]
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, samples)`` for each ``(start, end)`` frame window, the samples float32 of
+    shape (frames, channels), with the checks of :func:`read_audio` made as the file is
+    read: raises :class:`AudioError` for a file that holds fewer frames than its header
+    declares (checked before the first block), that fails to decode, or at the first NaN
+    or infinite sample, named by its time and channel (1 for the first)."""
+    declared = _declared_frames(Path(path), info)
+    if declared is not None and declared > info.frames:
+        raise AudioError(path, _truncated(declared, info.frames, info.sample_rate))
+    with sf.SoundFile(str(path)) as handle:
+        for start, end in windows:
+            try:
+                handle.seek(start)
+                data = handle.read(end - start, dtype="float32", always_2d=True)
+            except Exception as err:
+                raise AudioError(path, f"truncated or corrupt: decoding failed ({_libsndfile_message(err)})") from None
+            if len(data) < end - start:
+                raise AudioError(path, _truncated(info.frames, start + len(data), info.sample_rate))
+            bad = ~np.isfinite(data)
+            if bad.any():
+                frame, channel = divmod(int(np.argmax(bad)), data.shape[1])
+                value = data[frame, channel]
+                kind = "NaN" if np.isnan(value) else ("+inf" if value > 0 else "-inf")
+                seconds = (start + frame) / info.sample_rate
+                raise AudioError(path, f"non-finite sample ({kind}) at {seconds:.3f} s in channel {channel + 1}")
+            yield start, data
+
+
+def _truncated(declared: int, held: int, sample_rate: int) -> str:
+    return (
+        f"truncated: header declares {declared} frames ({declared / sample_rate:.3f} s), "
+        f"file holds {held} ({held / sample_rate:.3f} s)"
+    )
 
 
 def _declared_frames(path: Path, info: AudioInfo) -> int | None:

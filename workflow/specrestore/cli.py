@@ -21,12 +21,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="restore a folder (or one file) of recordings",
         description="Restore every recording under IN into OUT: same names, formats, rates and lengths, "
         "OUT/restore_report.csv with a line per file, and OUT/gaps/<file>.csv with the dropouts "
-        "each was restored with (edit them and pass --masks OUT/gaps to rerun with them).",
+        "each was restored with (edit them and pass --masks OUT/gaps to a rerun into another folder). "
+        "A run that would write over a recording or a mask file given stops before it writes anything.",
     )
     restore.add_argument(
         "input", type=Path, metavar="IN", help="a recording or a folder of them (searched recursively)"
     )
-    restore.add_argument("output", type=Path, metavar="OUT", help="the folder to write to")
+    restore.add_argument(
+        "output",
+        type=Path,
+        metavar="OUT",
+        help="the folder to write to; a run that would write over a recording or a --masks file is refused",
+    )
     restore.add_argument(
         "--task",
         choices=TASKS,

@@ -10,22 +10,31 @@ dropouts):
 - ``digital silence``: every sample exactly zero;
 - ``stuck``: every sample the same non-zero value (a stuck converter or a held buffer);
 - ``near silence``: every sample within ``near_silence_lsb`` steps of 16-bit zero (a
-  dropout written with dither or comfort noise).
+  dropout written with dither or comfort noise), whatever the file's format.
 
 Speech itself never holds one value for milliseconds, but very quiet pauses can sit at
 a least significant bit or two, and some editors write true digital silence into
 pauses. So every run must also drop *suddenly* from its surroundings: the signal in the
-``edge_ms`` on each side must lie ``sudden_db`` above the run and above one 16-bit
-step RMS (-90.3 dBFS). A quiet pause at a bit or two, or a pause whose neighbourhood is
-itself digital silence, is left alone; silences longer than ``max_gap_ms`` are pauses
-whatever their edges. A recording that writes its pauses as digital silence (a noise
-gate, an editor: zero runs longer than ``max_gap_ms`` inside it) writes its short
-pauses the same way; within ``pause_window_s`` of such a pause a dropout must also have
-edges within ``pause_edge_db`` of the speech's loud frames (:meth:`Detection.plausible`).
+``edge_ms`` on each side (less the held value, for a stuck run) must lie ``sudden_db``
+above the run and above one 16-bit step RMS (-90.3 dBFS), and at the pace it changes
+there it must cross ``moving_steps`` quantisation steps over the run's length. A quiet
+pause at a bit or two, or a pause whose neighbourhood is itself digital silence, is left
+alone; silences longer than ``max_gap_ms`` are pauses whatever their edges. A recording
+that writes its pauses as digital silence (a noise gate, an editor: zero runs longer
+than ``max_gap_ms`` inside it) writes its short pauses the same way; within
+``pause_window_s`` of such a pause a dropout must also have edges within
+``pause_edge_db`` of the speech's loud frames (:meth:`Detection.plausible`).
 
 On ../shared/data/realmini (362 real recordings) no clean file has such a run; the
 nearest things are CMU Arctic's 5 ms of zero padding at the end of each file and a
 338 ms digitally silent pause in one LibriSpeech file with edges at -100 dBFS.
+
+The step is the file's own (:func:`quantisation_step`). An 8-bit step is -42 dBFS, above
+the noise floor of most recordings, so every quiet passage of an 8-bit file is a run of
+one value or two whose own level the step hides: there the edges must lie
+``coarse_edge_steps`` steps RMS (-36 dBFS) above the held value instead of one 16-bit
+step. On ../shared/data/realmini converted to 8 bits this leaves no detection in a clean
+file, and a dropout in a passage quieter than that is not found.
 
 Detection only looks at a bounded neighbourhood of each run, so a recording of any
 length can be scanned block by block (:func:`detect_streaming`) with the same result as
@@ -46,6 +55,15 @@ LSB_16 = 1.0 / 32768
 KINDS = ("digital silence", "stuck", "near silence")
 # One 16-bit step RMS: below this a neighbourhood is itself digital silence.
 SILENCE_DB = 20 * math.log10(LSB_16)
+# The step of each linear integer subtype libsndfile reads. Float and lossy formats have
+# none of their own and are judged as 16-bit; so are A-law and mu-law, whose steps grow
+# with the level.
+PCM_STEPS = {"PCM_S8": 2.0**-7, "PCM_U8": 2.0**-7, "PCM_16": 2.0**-15, "PCM_24": 2.0**-23, "PCM_32": 2.0**-31}
+
+
+def quantisation_step(subtype: str | None) -> float:
+    """The smallest step between two sample values of a libsndfile subtype, full scale 1."""
+    return PCM_STEPS.get(subtype or "", LSB_16)
 
 
 @dataclass(frozen=True)
@@ -57,12 +75,16 @@ class DetectionParams:
     sudden_db: float = 30.0
     pause_edge_db: float = 25.0
     pause_window_s: float = 10.0
+    moving_steps: float = 32.0
+    coarse_edge_steps: float = 2.0
 
     def __post_init__(self):
         if not 0 < self.min_gap_ms <= self.max_gap_ms:
             raise ValueError(f"need 0 < min_gap_ms <= max_gap_ms, got {self.min_gap_ms} and {self.max_gap_ms}")
         if self.edge_ms <= 0 or self.near_silence_lsb < 0:
             raise ValueError("edge_ms must be positive and near_silence_lsb not negative")
+        if self.moving_steps < 0 or self.coarse_edge_steps < 0:
+            raise ValueError("moving_steps and coarse_edge_steps must not be negative")
 
     @classmethod
     def from_config(cls, section: dict | None) -> DetectionParams:
@@ -80,6 +102,14 @@ class DetectionParams:
         """Samples of context a block needs on each side for streaming detection."""
         _, longest, edge = self.samples(sample_rate)
         return longest + edge + 2
+
+    def edge_floor_db(self, step: float) -> float:
+        """The level a dropout's edges must reach in a format whose step is ``step``:
+        one 16-bit step RMS, or ``coarse_edge_steps`` steps RMS of a coarser format,
+        whose quiet passages are themselves runs of one value."""
+        if step <= LSB_16:
+            return SILENCE_DB
+        return max(SILENCE_DB, 20 * math.log10(self.coarse_edge_steps * step))
 
 
 @dataclass(frozen=True)
@@ -167,12 +197,16 @@ class Detection:
         ]
 
 
-def detect_gaps(x: np.ndarray, sample_rate: int, params: DetectionParams, channel: int | None = None) -> Detection:
-    """The dropouts of a mono recording ``x`` (float, full scale 1)."""
+def detect_gaps(
+    x: np.ndarray, sample_rate: int, params: DetectionParams, channel: int | None = None, step: float = LSB_16
+) -> Detection:
+    """The dropouts of a mono recording ``x`` (float, full scale 1) stored with
+    quantisation step ``step`` (:func:`quantisation_step`)."""
     x = np.asarray(x)
     if x.ndim != 1:
         raise ValueError(f"detect_gaps takes one channel, got shape {x.shape}")
     shortest, longest, edge = params.samples(sample_rate)
+    floor_db = params.edge_floor_db(step)
     accepted = []
     silent_pauses = []
     # Each candidate is judged on its own edges before overlapping ones are merged: a
@@ -184,11 +218,17 @@ def detect_gaps(x: np.ndarray, sample_rate: int, params: DetectionParams, channe
             if kind == "digital silence":
                 silent_pauses.append((int(start), int(end)))
             continue
-        before, after = x[max(0, start - edge) : start], x[end : end + edge]
-        # A stuck run sits at a value, not at silence; what counts is what is left on it.
-        run = x[start:end] - x[start] if kind == "stuck" else x[start:end]
+        # A stuck run sits at a value, not at silence; what counts is what is left on it
+        # and beside it (a file with an offset holds its quiet passages far from zero).
+        held = x[start] if kind == "stuck" else 0
+        before, after = x[max(0, start - edge) : start] - held, x[end : end + edge] - held
         edges_db = min(power_db(before), power_db(after))
-        if edges_db >= max(power_db(run) + params.sudden_db, SILENCE_DB):
+        if edges_db < max(power_db(x[start:end] - held) + params.sudden_db, floor_db):
+            continue
+        # A slow signal holds one value naturally for as long as it takes to cross a step;
+        # one that moves as fast as its edges do would have crossed many.
+        pace = min(_mean_change(x[max(0, start - edge) : start + 1]), _mean_change(x[end - 1 : end + edge]))
+        if pace * (end - start) >= params.moving_steps * step:
             accepted.append((start, end, kind, edges_db))
     gaps = [
         Gap(int(start), int(end), kind, channel, round(edge_db, 2)) for start, end, kind, edge_db in _merge(accepted)
@@ -196,8 +236,18 @@ def detect_gaps(x: np.ndarray, sample_rate: int, params: DetectionParams, channe
     return Detection(gaps, silent_pauses)
 
 
+def _mean_change(x: np.ndarray) -> float:
+    """The mean absolute change from one sample to the next."""
+    return float(np.mean(np.abs(np.diff(x.astype(np.float64))))) if len(x) > 1 else 0.0
+
+
 def detect_streaming(
-    blocks: Iterator[tuple[int, np.ndarray]], total: int, sample_rate: int, params: DetectionParams, channel=None
+    blocks: Iterator[tuple[int, np.ndarray]],
+    total: int,
+    sample_rate: int,
+    params: DetectionParams,
+    channel=None,
+    step: float = LSB_16,
 ) -> Detection:
     """:func:`detect_gaps` over a recording read in windows. ``blocks`` yields
     ``(offset, window)`` where each window reaches :meth:`DetectionParams.margin`
@@ -215,7 +265,7 @@ def detect_streaming(
         pad_left = 0 if offset == 0 else 1
         pad_right = 0 if offset + len(window) >= total else 1
         padded = np.concatenate([np.full(pad_left, 0.5, window.dtype), window, np.full(pad_right, -0.5, window.dtype)])
-        found = detect_gaps(padded, sample_rate, params, channel)
+        found = detect_gaps(padded, sample_rate, params, channel, step)
         result.silent_pauses += [
             (start - pad_left + offset, end - pad_left + offset) for start, end in found.silent_pauses
         ]

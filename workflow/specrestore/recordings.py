@@ -5,9 +5,11 @@ Used by ``specrestore restore`` (:mod:`specrestore.cli`) and by ``snakemake rest
 
 Every file is read twice, block by block, so memory does not grow with its length:
 
-1. *scan*: dropouts are detected per channel (:mod:`specrestore.detection`), or read
-   from the mask file given for it, and the loudness of its 20 ms frames is kept to
-   tell a recording with no speech in it;
+1. *scan*: the samples are checked as the corpus stage checks them (a file shorter
+   than its header, NaN or infinite samples: :func:`specrestore.audio.read_blocks`),
+   dropouts are detected per channel (:mod:`specrestore.detection`) at the file's own
+   quantisation step, or read from the mask file given for it, and the loudness of its
+   20 ms frames is kept to tell a recording with no speech in it;
 2. *restore*: the file is cut into chunks of ``chunk_s`` seconds, each read with
    ``context_s`` of signal on both sides, resampled to the rate the restorer works at,
    restored, resampled back and written. For dropouts the chunk borders are moved off
@@ -17,10 +19,14 @@ Every file is read twice, block by block, so memory does not grow with its lengt
 The mask each file was restored with is written as ``gaps/<file>.csv`` (one row per
 dropout: channel, start and end in seconds and samples, kind). Edit it and pass the
 folder back as ``masks`` to restore with the edited mask.
+
+Nothing is written over an input: an output that would be a recording or a given mask
+file (the same path, or the same file through a link) stops the run before it writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
@@ -35,8 +41,8 @@ import pandas as pd
 import soundfile as sf
 
 from . import dsp
-from .audio import AudioError, AudioInfo, find_audio_files, probe
-from .detection import Detection, DetectionParams, Gap, detect_streaming, detection_windows
+from .audio import AudioError, AudioInfo, find_audio_files, probe, read_blocks
+from .detection import Detection, DetectionParams, Gap, detect_streaming, detection_windows, quantisation_step
 from .progress import Progress
 
 log = logging.getLogger(__name__)
@@ -223,32 +229,36 @@ class Scan:
     level_range_db: float
 
 
-def scan(path: Path, info: AudioInfo, params: DetectionParams, detect: bool, block_s: float = 30.0) -> Scan:
-    """Detect dropouts per channel and measure 20 ms frame levels, block by block."""
+def scan(
+    path: Path, info: AudioInfo, params: DetectionParams, detect: bool, block_s: float = 30.0,
+    progress: Progress | None = None,
+) -> Scan:  # fmt: skip
+    """Check the samples, detect dropouts per channel and measure 20 ms frame levels,
+    block by block. Raises :class:`AudioError` for a truncated file or a NaN or infinite
+    sample."""
     rate, total = info.sample_rate, info.frames
     margin = params.margin(rate)
     block = max(int(block_s * rate), margin)
     frame = max(1, rate // 50)
+    step = quantisation_step(info.subtype)
     levels = []
     found = [Detection([]) for _ in range(info.channels)]
-    windows = list(detection_windows(total, block, margin))
-    with sf.SoundFile(str(path)) as handle:
-        for start, end in windows:
-            handle.seek(start)
-            data = handle.read(end - start, dtype="float32", always_2d=True)
-            if len(data) < end - start:
-                raise RecordingError(f"{path}: truncated: {start + len(data)} of {total} samples could be read")
-            own = data[margin if start > 0 else 0 :][:block]
-            usable = len(own) // frame * frame
-            if usable:
-                frames = own[:usable].reshape(-1, frame, info.channels)
-                power = np.mean(np.square(frames, dtype=np.float64), axis=(1, 2))
-                levels.append(10 * np.log10(np.maximum(power, 1e-20)))
-            if detect:
-                for channel in range(info.channels):
-                    window = detect_streaming(iter([(start, data[:, channel])]), total, rate, params, channel)
-                    found[channel].gaps += window.gaps
-                    found[channel].silent_pauses += window.silent_pauses
+    for start, data in read_blocks(path, info, detection_windows(total, block, margin)):
+        own = data[margin if start > 0 else 0 :][:block]
+        usable = len(own) // frame * frame
+        if usable:
+            frames = own[:usable].reshape(-1, frame, info.channels)
+            # Around each frame's mean: an offset carries no speech, and a recording held
+            # far from zero would otherwise look loud and steady.
+            power = np.mean(np.var(frames, axis=1, dtype=np.float64), axis=1)
+            levels.append(10 * np.log10(np.maximum(power, 1e-20)))
+        if detect:
+            for channel in range(info.channels):
+                window = detect_streaming(iter([(start, data[:, channel])]), total, rate, params, channel, step)
+                found[channel].gaps += window.gaps
+                found[channel].silent_pauses += window.silent_pauses
+        if progress is not None:
+            progress.update(len(own) / rate, path.name, "scanned")
     level = np.concatenate(levels) if levels else np.array([-200.0])
     loud_db = float(np.percentile(level, 95))
     gaps = [gap for detection in found for gap in detection.plausible(loud_db, params, rate)]
@@ -399,7 +409,7 @@ def _restore_chunks(path, partial, info, gaps, restorer, borders, context, fade,
                 raise RecordingError(f"{path}: restoration produced NaN or infinite samples near {start / rate:.1f} s")
             tail = _write_crossfaded(sink, out, tail, fade, last=end == total, first=start == 0)
             if progress is not None:
-                progress.update((end - start) / rate, path.name)
+                progress.update((end - start) / rate, path.name, "written")
 
 
 def _channel_mask(gaps: list[Gap], channel: int, lo: int, hi: int) -> np.ndarray:
@@ -446,18 +456,52 @@ def relative_outputs(input_path: Path) -> list[tuple[Path, Path]]:
     return [(path, path.relative_to(input_path)) for path in find_audio_files(input_path, extensions)]
 
 
+def check_outputs(recordings: list[tuple[Path, Path]], output_dir: Path, masks: Path | None) -> None:
+    """Raise :class:`RecordingError` if anything the run would write (a recording, its
+    ``.partial`` file, its mask, the report) would replace a recording or a mask file
+    under ``masks``: the same path once symbolic links are resolved, or the same file
+    under another name (a hard link)."""
+    protected = {path.resolve(): f"the recording {path}" for path, _ in recordings}
+    if masks is not None:
+        given = (mask.resolve() for mask in masks.rglob("*") if mask.is_file())
+        protected |= {mask: f"the given mask {mask}" for mask in given}
+    inodes = {}
+    for path, what in protected.items():
+        with contextlib.suppress(OSError):
+            status = path.stat()
+            inodes[status.st_dev, status.st_ino] = what
+    outputs = [output_dir / "restore_report.csv"]
+    for _, relative in recordings:
+        out = output_dir / relative
+        outputs += [out, out.with_name(out.name + ".partial"), output_dir / "gaps" / f"{relative}.csv"]
+    for out in outputs:
+        what = protected.get(out.resolve())
+        if what is None:
+            with contextlib.suppress(OSError):
+                status = out.stat()
+                what = inodes.get((status.st_dev, status.st_ino))
+        if what is not None:
+            raise RecordingError(f"{out} would overwrite {what}; write to another folder")
+
+
 def restore_folder(
     input_path: str | Path, output_dir: str | Path, restorer: Restorer | None, options: RestoreOptions,
     progress_stream=None,
 ) -> pd.DataFrame:  # fmt: skip
     """Restore every recording under ``input_path`` into ``output_dir`` and write
-    ``restore_report.csv`` there; one bad recording is reported and skipped."""
+    ``restore_report.csv`` there; one bad recording is reported and skipped. Nothing is
+    written where an output would replace an input (:func:`check_outputs`)."""
     input_path, output_dir = Path(input_path).resolve(), Path(output_dir).resolve()
     if output_dir == input_path or input_path in output_dir.parents:
         raise RecordingError(f"{output_dir}: the output folder must not be the input folder or inside it")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise RecordingError(f"{output_dir}: the output must be a folder")
+    if options.masks is not None and not options.masks.is_dir():
+        raise RecordingError(f"{options.masks}: no such masks folder")
     recordings = relative_outputs(input_path)
     if not recordings:
         raise RecordingError(f"{input_path}: no recordings ({', '.join(RECORDING_EXTENSIONS)})")
+    check_outputs(recordings, output_dir, options.masks)
     output_dir.mkdir(parents=True, exist_ok=True)
     infos: dict[Path, AudioInfo | AudioError] = {}
     for path, _ in recordings:
@@ -466,12 +510,17 @@ def restore_folder(
         except AudioError as err:
             infos[path] = err
     seconds = sum(i.duration_s for i in infos.values() if isinstance(i, AudioInfo))
-    progress = Progress(2 * seconds, stream=progress_stream)
-    rows = []
+    passes = ("scanned",) if options.detect_only else ("scanned", "written")
+    progress = Progress(seconds, stream=progress_stream, passes=passes)
+    rows, position = [], 0.0
     for path, relative in recordings:
         row = restore_one(path, relative, infos[path], output_dir, restorer, options, progress)
         log.info("%s: %s%s", relative, row["status"], f" ({row['message']})" if row["message"] else "")
         rows.append(row)
+        if isinstance(infos[path], AudioInfo):
+            # A file that failed, or was copied, has no more passes to count.
+            position += infos[path].duration_s
+            progress.reach(position, str(relative))
     progress.close()
     report = pd.DataFrame(rows, columns=REPORT_COLUMNS)
     report.to_csv(output_dir / "restore_report.csv", index=False)
@@ -501,8 +550,7 @@ def restore_one(
         row["working_rate"] = working
         mask_file = options.masks / f"{relative}.csv" if options.masks else None
         given = mask_file is not None and mask_file.exists()
-        scanned = scan(path, info, options.detection, detect=kind == "gap" and not given)
-        progress.update(info.duration_s, f"{relative} (scanned)")
+        scanned = scan(path, info, options.detection, detect=kind == "gap" and not given, progress=progress)
         if given:
             scanned.gaps = read_mask(mask_file, info)
         row["mask"] = ("given" if given else "detected") if kind == "gap" else "none"
@@ -515,16 +563,13 @@ def restore_one(
         if reason is not None:
             _copy(path, out_path)
             row.update(status="unchanged", message=f"{reason}; copied unchanged")
-            progress.update(info.duration_s)
             return _finish(row, notes, started)
         if options.detect_only:
             row.update(status="scanned")
-            progress.update(info.duration_s)
             return _finish(row, notes, started)
         if kind == "gap" and not scanned.gaps:
             _copy(path, out_path)
             row.update(status="unchanged", message="no dropouts found; copied unchanged")
-            progress.update(info.duration_s)
             return _finish(row, notes, started)
         if working != info.sample_rate:
             notes.append(f"resampled {info.sample_rate} -> {working} Hz for restoring and back")
