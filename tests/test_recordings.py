@@ -404,14 +404,16 @@ def test_chunked_restoration_equals_one_piece(recordings, tmp_path):
         assert sf.read(tmp_path / "chunked" / name)[0].tolist() == sf.read(tmp_path / "whole" / name)[0].tolist()
 
 
-def test_denoising_in_chunks_has_no_seams(speech, tmp_path):
+@pytest.mark.parametrize("method", [None, "rnnoise", "spectral_gating"])  # None: the default, DeepFilterNet3
+def test_denoising_in_chunks_has_no_seams(speech, tmp_path, method):
     x, rate = next(iter(speech.values()))
     noisy = x + np.random.default_rng(0).normal(0, 0.01, len(x)).astype(np.float32)
     (tmp_path / "in").mkdir()
     sf.write(tmp_path / "in" / "noisy.flac", noisy, rate, subtype="PCM_16")
-    report = restore(tmp_path / "in", tmp_path / "chunked", task="noise", chunk_s=1.0)
+    report = restore(tmp_path / "in", tmp_path / "chunked", task="noise", chunk_s=1.0, method=method)
     assert report.loc[0, "status"] == "restored" and report.loc[0, "mask"] == "none"
-    restore(tmp_path / "in", tmp_path / "whole", task="noise", chunk_s=600.0)
+    assert report.loc[0, "restored_with"] == (method or "deepfilternet3")
+    restore(tmp_path / "in", tmp_path / "whole", task="noise", chunk_s=600.0, method=method)
     chunked, _ = sf.read(tmp_path / "chunked" / "noisy.flac", dtype="float32")
     whole, _ = sf.read(tmp_path / "whole" / "noisy.flac", dtype="float32")
     assert len(chunked) == len(noisy) and np.all(np.isfinite(chunked))

@@ -170,30 +170,87 @@ def test_a_second_run_has_nothing_to_do(demo_run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_the_same_config_gives_the_same_bytes(demo_run, tmp_path):
-    targets = [
-        f"results/corrupt/{task}/{shard}.npz"
-        for task in ("noise", "bandhole", "packetloss")
-        for shard in ("000", "001")
-    ]
-    result = run(tmp_path, tiny_config(), *targets, "results/stft/001.npz")
-    assert result.returncode == 0, result.stderr[-3000:]
-    for relative in [
-        "results/corrupt/noise/000.npz",
-        "results/corrupt/bandhole/001.npz",
-        "results/corrupt/packetloss/000.npz",
-        "results/stft/001.npz",
-    ]:
-        first, second = read_archive(demo_run / relative), read_archive(tmp_path / relative)
-        assert first.keys() == second.keys()
-        for key in first:
-            assert first[key].tobytes() == second[key].tobytes(), (relative, key)
-    for name in ("manifest/utterances.parquet", "noise/bank.parquet"):
-        first, second = (
-            pd.read_parquet(root / "results" / name).drop(columns="path", errors="ignore")
-            for root in (demo_run, tmp_path)
-        )
-        pd.testing.assert_frame_equal(first, second)
+# What says how a run went, not what it computed: logs, timings, TensorBoard event files,
+# the report and the experiment the second run leaves out; and columns of paths and seconds.
+NOT_COMPARED = ("logs", "benchmarks", "report", "experiments", "tensorboard")
+RUN_SPECIFIC_COLUMNS = ["path", "source_path", "seconds"]
+
+
+def compared_files(root):
+    results = root / "results"
+    return sorted(
+        path.relative_to(results)
+        for path in results.rglob("*")
+        if path.is_file() and not set(path.relative_to(results).parts) & set(NOT_COMPARED)
+        and not path.name.startswith("report")
+    )  # fmt: skip
+
+
+def assert_same_results(first, second):
+    """Every result of two runs is the same: arrays and audio byte for byte, tables and
+    figures byte for byte, parquet tables value for value (paths and seconds aside),
+    models weight for weight (a .keras file also holds the time it was saved)."""
+    import zipfile
+
+    files = compared_files(first)
+    assert files == compared_files(second)
+    kinds = {path.parts[0] for path in files}
+    assert {"corrupt", "restored", "metrics", "tables", "figures", "models"} <= kinds
+    for relative in files:
+        a, b = first / "results" / relative, second / "results" / relative
+        if relative.suffix == ".npz":
+            one, other = read_archive(a), read_archive(b)
+            assert one.keys() == other.keys(), relative
+            assert all(one[key].tobytes() == other[key].tobytes() for key in one), relative
+        elif relative.suffix == ".parquet":
+            one, other = (pd.read_parquet(p).drop(columns=RUN_SPECIFIC_COLUMNS, errors="ignore") for p in (a, b))
+            pd.testing.assert_frame_equal(one, other, check_exact=True, obj=str(relative))
+        elif relative.suffix == ".keras":
+            with zipfile.ZipFile(a) as one, zipfile.ZipFile(b) as other:
+                assert one.read("model.weights.h5") == other.read("model.weights.h5"), relative
+        else:
+            assert a.read_bytes() == b.read_bytes(), relative
+
+
+def test_a_killed_run_recovers_with_the_readme_command_into_the_same_results(demo_run, tmp_path):
+    """The same config run again in another folder, killed with SIGKILL in the middle of
+    a training job and recovered with README's command, gives every mask, restored file,
+    score, table and figure of the uninterrupted run, the MFCC network's included."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    from conftest import REPO
+
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path)]
+    env = {**os.environ, **{"KERAS_MAX_EPOCHS": "1"}}
+    env.pop("PYTHONPATH", None)
+    running = subprocess.Popen(
+        [*command, "--cores", "2"], env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.time() + 1200
+    while time.time() < deadline and running.poll() is None:
+        if list((tmp_path / "results/models").glob("*/*/setup.json")):  # a training job is under way
+            break
+        time.sleep(0.2)
+    assert running.poll() is None, "the run ended before it could be killed"
+    os.killpg(running.pid, signal.SIGKILL)  # snakemake and every job it started
+    running.wait()
+    again = subprocess.run([*command, "--cores", "2"], env=env, capture_output=True, text=True)
+    assert again.returncode != 0 and "LockException" in again.stderr  # what the issue saw
+
+    # README, "Quick start": snakemake --unlock && snakemake --cores 2
+    unlocked = subprocess.run([*command, "--unlock"], env=env, capture_output=True, text=True)
+    assert unlocked.returncode == 0, unlocked.stderr[-3000:]
+    recovered = subprocess.run([*command, "--cores", "2"], env=env, capture_output=True, text=True)
+    assert recovered.returncode == 0, recovered.stderr[-5000:]
+    assert_same_results(demo_run, tmp_path)
 
 
 def _folder_corpus(root, speech, with_good=True):
@@ -368,6 +425,13 @@ def test_snakemake_restore_repairs_a_folder_with_the_trained_model(demo_run, spe
     assert "needs the recordings: --config restore_input=DIR" in missing.stdout + missing.stderr
     wrong = run_snakemake(demo_run, "restore", "--dry-run", "--config", f"restore_input={folder}", "restore_task=hole")
     assert wrong.returncode != 0 and "restore_task" in wrong.stdout + wrong.stderr
+    # Snakemake empties the output folder before the job: one that holds the recordings is refused.
+    for source, output in ((folder, folder), (folder / "call.wav", folder), (folder, tmp_path)):
+        overlap = run_snakemake(
+            demo_run, "restore", "--config", f"restore_input={source}", f"restore={{output: {output}}}"
+        )
+        assert overlap.returncode != 0 and "overlap" in overlap.stdout + overlap.stderr, (source, output)
+    assert sorted(p.name for p in folder.iterdir()) == ["call.wav", "clean.flac"]
 
 
 def test_command_line_denoises_with_the_noise_model_it_is_given(demo_run, speech, tmp_path):

@@ -19,7 +19,7 @@ from specrestore.config import ConfigError, config_problems, load_schema, task_c
 from specrestore.corpora.archives import needed_archives
 from specrestore.corruption import Task
 from specrestore.report import config_digest, front_page, software_versions
-from specrestore.restoration import CLASSICAL_METHODS, MODEL_METHODS, parse_system, system_ids
+from specrestore.restoration import MODEL_METHODS, UNTRAINED_METHODS, parse_system, system_ids
 from specrestore.seeding import shard_name
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
@@ -45,7 +45,8 @@ SYSTEMS = {
     for t in TASKS
 }
 ALL_SYSTEMS = sorted({s for systems in SYSTEMS.values() for s in systems})
-CLASSICAL_SYSTEMS = [s for s in ALL_SYSTEMS if parse_system(s)[0] in CLASSICAL_METHODS]
+# Classical methods and the peer denoisers: systems that need no model trained here.
+CLASSICAL_SYSTEMS = [s for s in ALL_SYSTEMS if parse_system(s)[0] in UNTRAINED_METHODS]
 MODEL_SYSTEMS = [s for s in ALL_SYSTEMS if parse_system(s)[0] in MODEL_METHODS]
 
 
@@ -133,7 +134,9 @@ def restore_output():
 def restore_inputs(wildcards):
     """The recordings, the mask folder if one is given, and the model: a folder given in
     restore.model, or the first model of the task named restore_task, which the
-    pipeline trains if it is missing. Only evaluated when `restore` is asked for."""
+    pipeline trains if it is missing. Denoising with neither a model nor a method uses
+    DeepFilterNet3, which needs no model from the pipeline. Only evaluated when
+    `restore` is asked for."""
     if not config["restore_input"]:
         raise WorkflowError("snakemake restore needs the recordings: --config restore_input=DIR restore_task=gap")
     recordings = Path(config["restore_input"])
@@ -161,7 +164,7 @@ def restore_inputs(wildcards):
     task = config["restore_task"]
     if restore["model"]:
         inputs["model"] = str(Path(restore["model"]) / "setup.json")
-    elif restore["method"] is None:
+    elif restore["method"] is None and task != "noise":
         models = [m for m in MODELS.get(task, []) if m in ("cnn8", "unet", "pix2pix", "mfccnet")]
         if not models:
             raise WorkflowError(

@@ -1,6 +1,7 @@
 rule restore_classical:
-    """Restore the test utterances of one shard with one classical system (a method,
-    with its phase where it restores magnitudes); 24-bit FLAC per utterance."""
+    """Restore the test utterances of one shard with one system that needs no training:
+    a classical method (with its phase where it restores magnitudes) or a peer denoiser
+    (DeepFilterNet3, RNNoise); 24-bit FLAC per utterance."""
     wildcard_constraints:
         system=any_of(CLASSICAL_SYSTEMS),
     input:

@@ -33,6 +33,7 @@ rule sweep_train:
     """A model for one context width: trained like the task's model, on patches of the
     longest gap plus that context on each side."""
     input:
+        unpack(noise_bank_files),
         summary=f"{R}/audio/utterances.parquet",
         stft=expand(f"{R}/stft/{{shard}}.npz", shard=SHARDS),
         clean=expand(f"{R}/audio/{{shard}}.npz", shard=SHARDS),
@@ -50,6 +51,8 @@ rule sweep_train:
             "patch_frames": sweep_patch_frames(float(wildcards.context), wildcards.model),
         },
         corruptions=lambda wildcards: CORRUPTIONS[wildcards.task],
+        spec=lambda wildcards: TASK_SPECS[wildcards.task],
+        noise=config["noise"],
         stft=config["stft"],
         sample_rate=config["sample_rate"],
         seed=config["seed"],

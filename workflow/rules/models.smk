@@ -1,7 +1,10 @@
 rule train:
-    """One model trained for one task, from the STFT cache and the corrupted shards;
-    resumes from its last finished epoch if it was killed."""
+    """One model trained for one task on fresh corruptions of the clean training audio
+    (the task's own corruptions, noise from the bank; mfccnet and paired noise: the
+    corrupted training shards), validated on the corrupted valid shards; resumes from
+    its last finished epoch if it was killed."""
     input:
+        unpack(noise_bank_files),
         summary=f"{R}/audio/utterances.parquet",
         stft=expand(f"{R}/stft/{{shard}}.npz", shard=SHARDS),
         clean=expand(f"{R}/audio/{{shard}}.npz", shard=SHARDS),
@@ -16,6 +19,8 @@ rule train:
         options=lambda wildcards: config["model_options"][wildcards.model],
         training=config["training"],
         corruptions=lambda wildcards: CORRUPTIONS[wildcards.task],
+        spec=lambda wildcards: TASK_SPECS[wildcards.task],
+        noise=config["noise"],
         stft=config["stft"],
         sample_rate=config["sample_rate"],
         seed=config["seed"],

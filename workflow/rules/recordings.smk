@@ -1,7 +1,8 @@
 rule restore:
     """Restore one's own recordings (restore_input, a folder or one file) with a
-    trained model: same names, formats, rates and lengths, a report line per file and
-    the dropouts each was restored with (gaps/<file>.csv)."""
+    trained model, a classical method or a peer denoiser (DeepFilterNet3 for noise
+    where neither is given): same names, formats, rates and lengths, a report line per
+    file and the dropouts each was restored with (gaps/<file>.csv)."""
     input:
         unpack(restore_inputs),
     output:

@@ -9,7 +9,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import json
 from pathlib import Path
 
-from specrestore.datasets import MfccParams, load_mfcc_frames, load_pairs
+from specrestore.corruption import NoiseBank, Task
+from specrestore.datasets import FreshCorruption, MfccParams, load_clean_audio, load_mfcc_frames, load_pairs
 from specrestore.dsp import StftParams
 from specrestore.training import configure_backend, train_mfccnet, train_spectrogram_model
 
@@ -40,11 +41,16 @@ if model == "mfccnet":
     ]
     summary = train_mfccnet(options, training, splits[0], splits[1], out_dir, seed, about)
 else:
-    train_pairs, valid_pairs = (
-        load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {split}, params, limit)
-        for split in ("train", "valid")
-    )
+    task = Task.from_config(snakemake.wildcards.task, snakemake.params.spec)
+    valid_pairs = load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {"valid"}, params, limit)
+    if task.noise is not None and snakemake.params.noise == "paired":
+        # The corpus's own noisy recordings exist for its utterances only, not for fresh mixtures.
+        train_data = load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {"train"}, params, limit)
+    else:
+        bank = NoiseBank.load(inputs.bank, inputs.bank_table) if task.noise is not None else None
+        clean = load_clean_audio(inputs.clean, inputs.summary, {"train"}, limit)
+        train_data = FreshCorruption(clean, task, snakemake.params.sample_rate, params, bank)
     summary = train_spectrogram_model(
-        model, options, training, snakemake.params.corruptions, train_pairs, valid_pairs, out_dir, seed, about=about
+        model, options, training, snakemake.params.corruptions, train_data, valid_pairs, out_dir, seed, about=about
     )
 log.info("trained %s on %s: %s", model, snakemake.wildcards.task, json.dumps(summary))

@@ -42,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--model", type=Path, help="a trained model folder, e.g. results/models/gap/unet")
     restore.add_argument(
         "--method",
-        help="classical method where no model is given: lpc (default for dropouts), "
-        "interp.corrupted, interp.reconstruct, spectral_gating (default for noise)",
+        help="method where no model is given: for dropouts lpc (default), interp.corrupted, "
+        "interp.reconstruct; for noise deepfilternet3 (default), rnnoise, spectral_gating",
     )
     restore.add_argument(
         "--phase",

@@ -220,6 +220,7 @@ class NoiseBank:
     def __init__(self, recordings: dict[str, np.ndarray], table):
         self.recordings = recordings
         self.table = table.reset_index(drop=True)
+        self._choices: dict[tuple, dict[str, list[str]]] = {}
 
     @classmethod
     def load(cls, archive_path, table_path) -> NoiseBank:
@@ -235,15 +236,22 @@ class NoiseBank:
     def pick(self, split: str, kinds, rng: np.random.Generator) -> tuple[str, str]:
         """A (recording id, kind): first a kind, uniformly among those the split has, then
         a recording of that kind, so each kind is equally frequent."""
-        rows = self.table[self.table["split"] == split]
-        if kinds:
-            rows = rows[rows["kind"].isin(list(kinds))]
-        available = sorted(rows["kind"].unique())
+        by_kind = self._by_kind(split, tuple(kinds) if kinds else None)
+        available = sorted(by_kind)
         if not available:
             raise ValueError(f"the noise bank has no recording for split {split!r} of kinds {kinds or 'any'}")
         kind = available[int(rng.integers(len(available)))]
-        ids = sorted(rows.loc[rows["kind"] == kind, "id"])
+        ids = by_kind[kind]
         return ids[int(rng.integers(len(ids)))], kind
+
+    def _by_kind(self, split: str, kinds: tuple | None) -> dict[str, list[str]]:
+        """Sorted recording ids per kind, looked up once: training draws noise for every row."""
+        if (split, kinds) not in self._choices:
+            rows = self.table[self.table["split"] == split]
+            if kinds:
+                rows = rows[rows["kind"].isin(list(kinds))]
+            self._choices[split, kinds] = {kind: sorted(group["id"]) for kind, group in rows.groupby("kind")}
+        return self._choices[split, kinds]
 
     def segment(self, noise_id: str, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` samples from a random start, looping the recording if it is shorter."""

@@ -1,10 +1,14 @@
 """Training data: pairs of corrupted and clean spectrograms (or MFCC frames) of one
 task, and Keras datasets that cut them into batches.
 
-Clean magnitudes come from the STFT cache; corrupted magnitudes are the STFT of the
-corrupted waveforms of the corrupt stage, and the masks come with them. Everything is
-put in network units (see :mod:`specrestore.normalization`) once, at load time, and held
-as float16. Patches are drawn from a generator seeded by (seed, epoch, batch), so a run
+Spectrogram models train on fresh corruptions (:class:`FreshPatchDataset`): every
+batch corrupts excerpts of the clean training speech anew with the task's own
+corruptions, so no two epochs see the same dropouts, holes or noise. The fixed
+corrupted copies of the corrupt stage (:func:`load_pairs`, :class:`PatchDataset`) are
+the validation data, and the training data where no fresh corruption can be made
+(noise taken from a paired corpus's own noisy recordings) and for the MFCC network.
+Everything is put in network units (see :mod:`specrestore.normalization`) and held as
+float16. Patches are drawn from a generator seeded by (seed, epoch, batch), so a run
 sees the same batches every time.
 
 The training datasets are endless: batch ``i`` of a run is batch ``i % steps`` of
@@ -17,13 +21,15 @@ TensorFlow backend, ``tf.data`` prefetches the batches in a thread of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import asdict, dataclass
 
 import keras
 import numpy as np
 import pandas as pd
 
 from . import baselines, dsp
+from .corruption import Corrupted, NoiseBank, Task, corrupt
 from .normalization import EPSILON, Normalization, fit_normalization
 from .store import ArrayFile
 
@@ -114,13 +120,56 @@ def prepare(pairs: list[Pair], normalization_kind: str, target: str, normalizati
     return [to_network_units(p, normalization, target) for p in pairs], normalization
 
 
-class PatchDataset(keras.utils.PyDataset):
-    """Batches of (frequency x ``patch_frames``) patches: inputs are
-    ``[corrupted, missing]`` (or ``[corrupted]`` without a mask), each
-    (batch, freq, frames, 1), targets (batch, freq, frames, 1).
+VALIDATION_EPOCH = 99991  # an epoch no run reaches: fixed batches never repeat a training batch
 
-    Where the missing frames are few (dropouts), three patches in four are centred on
-    a missing frame, as seed 3 trained with the gap in the middle of the patch."""
+
+class EndlessDataset(keras.utils.PyDataset):
+    """Batch ``index`` is batch ``index % steps`` of epoch ``index // steps``, made by
+    ``make_batch(epoch, step)`` from those two numbers alone (see the module docstring)."""
+
+    num_batches = None
+    first_batch = 0
+    steps = 1
+
+    def start_at_epoch(self, epoch: int) -> None:
+        """Make index 0 the first batch of ``epoch`` (a resumed run); call before ``fit``."""
+        self.first_batch = epoch * self.steps
+
+    def __getitem__(self, index):
+        epoch, step = divmod(self.first_batch + index, self.steps)
+        return self.make_batch(epoch, step)
+
+    def make_batch(self, epoch: int, step: int):
+        raise NotImplementedError
+
+    def fixed(self, n_batches: int):
+        """A deterministic set of batches as one (inputs, target) pair, for validation."""
+        batches = [self.make_batch(VALIDATION_EPOCH, i) for i in range(n_batches)]
+        inputs = tuple(np.concatenate([b[0][k] for b in batches]) for k in range(len(batches[0][0])))
+        return inputs, np.concatenate([b[1] for b in batches])
+
+
+def patch_start(
+    rng: np.random.Generator, missing_frames: np.ndarray, low: int, high: int, patch_frames: int, focus: bool
+) -> int:
+    """First frame of a patch inside frames [low, high). Where the missing frames are
+    few (dropouts), three patches in four are centred on one of them, give or take a
+    quarter patch, as seed 3 trained with the gap in the middle of the patch."""
+    last = max(low, high - patch_frames)
+    sparse = 0 < len(missing_frames) < 0.5 * (high - low)
+    if focus and sparse and rng.uniform() < 0.75:
+        centre = int(missing_frames[rng.integers(len(missing_frames))]) + int(
+            rng.integers(-patch_frames // 4, patch_frames // 4 + 1)
+        )
+        return int(np.clip(centre - patch_frames // 2, low, last))
+    return int(rng.integers(low, last + 1))
+
+
+class PatchDataset(EndlessDataset):
+    """Batches of (frequency x ``patch_frames``) patches of fixed pairs: inputs are
+    ``[corrupted, missing]`` (or ``[corrupted]`` without a mask), each
+    (batch, freq, frames, 1), targets (batch, freq, frames, 1); patches are placed by
+    :func:`patch_start`."""
 
     def __init__(
         self,
@@ -139,52 +188,38 @@ class PatchDataset(keras.utils.PyDataset):
         self.arrays = [_pad_to(a, patch_frames) for a in arrays]
         self.patch_frames, self.batch_size, self.steps = patch_frames, batch_size, steps
         self.seed, self.with_mask, self.focus = seed, with_mask, focus_on_missing
-        self.first_batch = 0
         lengths = np.array([a.x.shape[1] for a in self.arrays], dtype=float)
         self.weights = lengths / lengths.sum()
         self.missing_frames = [
             np.flatnonzero(a.missing.any(axis=0)) if a.missing is not None else np.array([], int) for a in self.arrays
         ]
 
-    num_batches = None  # endless (see the module's docstring)
-
-    def start_at_epoch(self, epoch: int) -> None:
-        """Make index 0 the first batch of ``epoch`` (a resumed run); call before ``fit``."""
-        self.first_batch = epoch * self.steps
-
-    def batch(self, rng: np.random.Generator):
-        n_freq = self.arrays[0].x.shape[0]
-        x = np.empty((self.batch_size, n_freq, self.patch_frames, 1), np.float32)
-        y = np.empty_like(x)
-        missing = np.zeros_like(x) if self.with_mask else None
-        for row in range(self.batch_size):
-            index = int(rng.choice(len(self.arrays), p=self.weights))
-            item, frames = self.arrays[index], self.missing_frames[index]
-            length = item.x.shape[1]
-            sparse = 0 < len(frames) < 0.5 * length
-            if self.focus and sparse and rng.uniform() < 0.75:
-                centre = int(frames[rng.integers(len(frames))]) + int(
-                    rng.integers(-self.patch_frames // 4, self.patch_frames // 4 + 1)
-                )
-                start = int(np.clip(centre - self.patch_frames // 2, 0, length - self.patch_frames))
-            else:
-                start = int(rng.integers(0, length - self.patch_frames + 1))
-            window = slice(start, start + self.patch_frames)
-            x[row, :, :, 0] = item.x[:, window]
-            y[row, :, :, 0] = item.y[:, window]
-            if missing is not None and item.missing is not None:
-                missing[row, :, :, 0] = item.missing[:, window]
-        return ((x, missing) if self.with_mask else (x,)), y
-
-    def __getitem__(self, index):
-        epoch, step = divmod(self.first_batch + index, self.steps)
+    def make_batch(self, epoch: int, step: int):
         return self.batch(np.random.default_rng([self.seed, epoch, step]))
 
-    def fixed(self, n_batches: int):
-        """A deterministic set of batches as one (inputs, target) pair, for validation."""
-        batches = [self.batch(np.random.default_rng([self.seed, 99991, i])) for i in range(n_batches)]
-        inputs = tuple(np.concatenate([b[0][k] for b in batches]) for k in range(len(batches[0][0])))
-        return inputs, np.concatenate([b[1] for b in batches])
+    def batch(self, rng: np.random.Generator):
+        patches = []
+        for _ in range(self.batch_size):
+            index = int(rng.choice(len(self.arrays), p=self.weights))
+            item = self.arrays[index]
+            start = patch_start(rng, self.missing_frames[index], 0, item.x.shape[1], self.patch_frames, self.focus)
+            window = slice(start, start + self.patch_frames)
+            missing = None if item.missing is None else item.missing[:, window]
+            patches.append(Arrays(item.x[:, window], item.y[:, window], missing))
+        return stack_patches(patches, self.with_mask)
+
+
+def stack_patches(patches: list[Arrays], with_mask: bool):
+    """Patches as one batch: ``((x, missing) or (x,), y)``, each (batch, freq, frames, 1)."""
+    x = np.stack([p.x for p in patches]).astype(np.float32)[..., None]
+    y = np.stack([p.y for p in patches]).astype(np.float32)[..., None]
+    if not with_mask:
+        return (x,), y
+    missing = np.zeros_like(x)
+    for row, patch in enumerate(patches):
+        if patch.missing is not None:
+            missing[row, :, :, 0] = patch.missing
+    return (x, missing), y
 
 
 def _pad_to(arrays: Arrays, frames: int) -> Arrays:
@@ -197,6 +232,193 @@ def _pad_to(arrays: Arrays, frames: int) -> Arrays:
         return None if a is None else np.pad(a, ((0, 0), (0, short)), constant_values=value)
 
     return Arrays(pad(arrays.x, silence), pad(arrays.y, float(arrays.y.min())), pad(arrays.missing, 0))
+
+
+# --- Fresh corruptions ------------------------------------------------------------------
+
+EXCERPT_S = 2.0  # excerpts of at least this long are corrupted, not whole utterances
+TRAIN_SPLIT = "train"
+
+
+@dataclass
+class CleanUtterance:
+    id: str
+    audio: np.ndarray
+
+
+def load_clean_audio(
+    clean_archives: list[str], summary_path: str, splits: set[str], max_utterances: int | None = None
+) -> list[CleanUtterance]:
+    """The clean waveforms of the utterances in ``splits`` (float32), shard by shard, in
+    id order; at most ``max_utterances``."""
+    summary = pd.read_parquet(summary_path, columns=["id", "split"])
+    wanted = set(summary.loc[summary["split"].isin(splits), "id"])
+    utterances = []
+    for path in clean_archives:
+        with ArrayFile(path) as archive:
+            for utt_id in sorted(wanted.intersection(archive.ids("audio"))):
+                utterances.append(CleanUtterance(utt_id, archive.get("audio", utt_id).astype(np.float32)))
+                if max_utterances and len(utterances) >= max_utterances:
+                    return utterances
+    return utterances
+
+
+@dataclass
+class FreshCorruption:
+    """Clean training speech and what corrupts it anew for every batch: the task's own
+    :func:`~specrestore.corruption.corrupt` and, where the task adds noise, the noise
+    bank's training recordings."""
+
+    utterances: list[CleanUtterance]
+    task: Task
+    sample_rate: int
+    stft: dsp.StftParams
+    noise_bank: NoiseBank | None = None
+
+    def __post_init__(self):
+        if not self.utterances:
+            raise ValueError("no clean training utterances")
+        if self.task.noise is not None and self.noise_bank is None:
+            raise ValueError(f"task {self.task.name!r} adds noise: fresh corruptions need the noise bank")
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def clean_magnitudes(self) -> list[np.ndarray]:
+        return [np.abs(dsp.stft(u.audio, self.stft)) for u in self.utterances]
+
+    def settings(self) -> dict:
+        """The corruption settings a run depends on (see ``training.run_settings``)."""
+        return {"task": asdict(self.task), "sample_rate": self.sample_rate, "split": TRAIN_SPLIT}
+
+    def arrays(self):
+        """Every array the batches are made from: the clean speech, then the noise."""
+        yield from (u.audio for u in self.utterances)
+        if self.noise_bank is not None:
+            table = self.noise_bank.table
+            for noise_id in sorted(table.loc[table["split"] == TRAIN_SPLIT, "id"]):
+                yield self.noise_bank.recordings[noise_id]
+
+
+def excerpt_samples(task: Task, sample_rate: int, stft: dsp.StftParams, patch_frames: int) -> int | None:
+    """How much of an utterance one training row corrupts; None: all of it.
+
+    Rules counted per utterance (a ``count`` of gaps, band holes that last
+    ``duration_ms``) need the whole utterance. Otherwise an excerpt of twice the patch
+    or :data:`EXCERPT_S`, whichever is longer, and long enough that the gap rate is not
+    raised by the at-least-one-gap rule and that a gap fits between the margins."""
+    if (task.gap is not None and task.gap.count is not None) or (
+        task.bandhole is not None and task.bandhole.duration_ms is not None
+    ):
+        return None
+    seconds = max(EXCERPT_S, 2 * (patch_frames * stft.hop + stft.n_fft) / sample_rate)
+    if task.gap is not None:
+        gap = task.gap
+        if gap.per_second > 0:
+            seconds = max(seconds, 1 / gap.per_second)
+        seconds = max(seconds, 2 * (2 * gap.margin_ms + gap.length_ms[1] + gap.min_spacing_ms) / 1000)
+    return math.ceil(seconds * sample_rate / stft.hop) * stft.hop
+
+
+@dataclass
+class FreshRow:
+    """One row of a fresh batch: an excerpt of a clean utterance (from sample ``offset``),
+    its corruption, named ``corruption_id`` for the corruption's generators, the bins it
+    destroyed (None for noise alone) and the patch's first frame in the excerpt."""
+
+    utterance: str
+    corruption_id: str
+    offset: int
+    clean: np.ndarray
+    corrupted: Corrupted
+    missing: np.ndarray | None
+    first_frame: int
+
+
+class FreshPatchDataset(EndlessDataset):
+    """Batches like :class:`PatchDataset`'s, corrupted anew for every row.
+
+    Row ``r`` of step ``s`` of epoch ``e`` picks an utterance (weighted by length) and
+    an excerpt of it (:func:`excerpt_samples`; starting on a frame boundary, so its STFT
+    frames are the utterance's) with a generator seeded by (seed, e, s), corrupts the
+    excerpt with the task's own code as utterance ``<id>@e.s.r`` and cuts the patch
+    (:func:`patch_start`) from frames that lie wholly inside the excerpt, unless that
+    side is the utterance's own end. Only the patch's frames are transformed."""
+
+    def __init__(
+        self,
+        source: FreshCorruption,
+        normalization: Normalization,
+        target: str,
+        patch_frames: int,
+        batch_size: int,
+        steps: int,
+        seed: int,
+        with_mask: bool,
+        focus_on_missing: bool = True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.source, self.normalization, self.target = source, normalization, target
+        self.patch_frames, self.batch_size, self.steps = patch_frames, batch_size, steps
+        self.seed, self.with_mask, self.focus = seed, with_mask, focus_on_missing
+        self.excerpt = excerpt_samples(source.task, source.sample_rate, source.stft, patch_frames)
+        lengths = np.array([len(u.audio) for u in source.utterances], dtype=float)
+        self.weights = lengths / lengths.sum()
+
+    def make_batch(self, epoch: int, step: int):
+        return stack_patches([self.patch(row) for row in self.rows(epoch, step)], self.with_mask)
+
+    def rows(self, epoch: int, step: int) -> list[FreshRow]:
+        rng = np.random.default_rng([self.seed, epoch, step])
+        return [self._row(rng, f"{epoch}.{step}.{row}") for row in range(self.batch_size)]
+
+    def _row(self, rng: np.random.Generator, place: str) -> FreshRow:
+        source = self.source
+        utterance = source.utterances[int(rng.choice(len(source.utterances), p=self.weights))]
+        offset, length = self._excerpt(rng, len(utterance.audio))
+        clean = utterance.audio[offset : offset + length]
+        name = f"{utterance.id}@{place}"
+        corrupted = corrupt(
+            clean, source.sample_rate, source.task, source.stft, self.seed, name, TRAIN_SPLIT, source.noise_bank
+        )
+        missing = None
+        if corrupted.sample_mask is not None or corrupted.tf_mask is not None:
+            n_frames = source.stft.n_frames(length)
+            missing = baselines.missing_bins(n_frames, source.stft, corrupted.sample_mask, corrupted.tf_mask)
+        frames = np.flatnonzero(missing.any(axis=0)) if missing is not None else np.array([], int)
+        low, high = self._inner_frames(offset, length, len(utterance.audio))
+        first = patch_start(rng, frames, low, high, self.patch_frames, self.focus)
+        return FreshRow(utterance.id, name, offset, clean, corrupted, missing, first)
+
+    def _excerpt(self, rng: np.random.Generator, n_samples: int) -> tuple[int, int]:
+        if self.excerpt is None or n_samples <= self.excerpt:
+            return 0, n_samples
+        hop = self.source.stft.hop
+        return int(rng.integers(0, (n_samples - self.excerpt) // hop + 1)) * hop, self.excerpt
+
+    def _inner_frames(self, offset: int, length: int, n_samples: int) -> tuple[int, int]:
+        """Frames whose window lies inside the excerpt, except at the utterance's own
+        ends: a window that crossed a cut would see zeros where the utterance goes on."""
+        params = self.source.stft
+        pad = params.n_fft // 2
+        low = -(-pad // params.hop) if offset > 0 else 0
+        high = params.n_frames(length)
+        if offset + length < n_samples:
+            high = (length + pad - params.n_fft) // params.hop + 1
+        return low, high
+
+    def patch(self, row: FreshRow) -> Arrays:
+        """A row's patch in network units; frames past a short utterance's end are silence."""
+        params, first, count = self.source.stft, row.first_frame, self.patch_frames
+        clean = np.abs(dsp.stft_frames(row.clean, params, first, count))
+        corrupted = np.abs(dsp.stft_frames(row.corrupted.audio, params, first, count))
+        missing = None
+        if row.missing is not None:
+            missing = np.zeros((params.n_freq, count), dtype=bool)
+            inside = row.missing[:, first : first + count]
+            missing[:, : inside.shape[1]] = inside
+        return to_network_units(Pair(row.corruption_id, corrupted, clean, missing), self.normalization, self.target)
 
 
 # --- MFCC frames (seed 2) --------------------------------------------------------------
@@ -310,23 +532,22 @@ def mfcc_frames(
     return MfccFrames(x, y, missing[: len(x)], mean, std)
 
 
-class FrameDataset(keras.utils.PyDataset):
-    """Random batches of MFCC frames: inputs ``[mfcc, missing]``, target clean mfcc."""
+class FrameDataset(EndlessDataset):
+    """Random batches of MFCC frames of fixed corrupted copies: inputs ``[mfcc, missing]``,
+    target clean mfcc.
+
+    Not fresh corruptions: seed 2 normalises each utterance by its corrupted MFCCs' own
+    mean and deviation, so a frame needs its whole corrupted utterance analysed (about
+    0.4 s for 6 s of speech), and the network trains on a batch of 128 frames in 5 ms."""
 
     def __init__(self, frames: list[MfccFrames], batch_size: int, steps: int, seed: int, **kwargs):
         super().__init__(**kwargs)
         self.x = np.concatenate([f.x for f in frames])
         self.y = np.concatenate([f.y for f in frames])
         self.missing = np.concatenate([f.missing for f in frames])
-        self.batch_size, self.steps, self.seed, self.first_batch = batch_size, steps, seed, 0
+        self.batch_size, self.steps, self.seed = batch_size, steps, seed
 
-    num_batches = None  # endless, like PatchDataset
-
-    def start_at_epoch(self, epoch: int) -> None:
-        self.first_batch = epoch * self.steps
-
-    def __getitem__(self, index):
-        epoch, step = divmod(self.first_batch + index, self.steps)
+    def make_batch(self, epoch: int, step: int):
         rows = np.random.default_rng([self.seed, epoch, step]).integers(0, len(self.x), self.batch_size)
         return (self.x[rows], self.missing[rows]), self.y[rows]
 

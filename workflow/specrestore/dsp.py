@@ -80,7 +80,22 @@ def stft(x: np.ndarray, params: StftParams) -> np.ndarray:
     pad = params.n_fft // 2
     padded = np.zeros(len(x) + 2 * pad, dtype=np.float32)
     padded[pad : pad + len(x)] = x
-    frames = _frames(padded, params.n_fft, params.hop)[: params.n_frames(len(x))]
+    return _spectrum(_frames(padded, params.n_fft, params.hop)[: params.n_frames(len(x))], params)
+
+
+def stft_frames(x: np.ndarray, params: StftParams, first: int, count: int) -> np.ndarray:
+    """Frames ``first`` to ``first + count`` of :func:`stft`, from only the samples they
+    cover: a patch of a long signal costs the patch, not the signal."""
+    x = np.asarray(x, dtype=np.float32)
+    start = first * params.hop - params.n_fft // 2
+    segment = np.zeros((count - 1) * params.hop + params.n_fft, dtype=np.float32)
+    low, high = max(start, 0), min(start + len(segment), len(x))
+    if high > low:
+        segment[low - start : high - start] = x[low:high]
+    return _spectrum(_frames(segment, params.n_fft, params.hop), params)
+
+
+def _spectrum(frames: np.ndarray, params: StftParams) -> np.ndarray:
     window = window_array(params.window, params.n_fft)
     spec = np.empty((params.n_freq, len(frames)), dtype=np.complex64)
     # Blocks of frames that fit in cache: about 3x faster than one FFT over all frames.

@@ -135,18 +135,28 @@ class ModelRestorer(Restorer):
         return restore_with_model(self.trained, self.phase, utterance, sample_rate, self.params, self.iterations)
 
 
+DEFAULT_METHODS = {"gap": "lpc", "noise": "deepfilternet3"}
+UNTRAINED_METHODS = {
+    "gap": ("lpc", "interp.corrupted", "interp.reconstruct"),
+    "noise": ("deepfilternet3", "rnnoise", "spectral_gating"),
+}
+
+
 class ClassicalRestorer(Restorer):
-    """LPC for dropouts and spectral gating for noise, where no model is given; they
-    work at the recording's own rate."""
+    """Where no model is given: LPC for dropouts, DeepFilterNet3 for noise, or another
+    method that needs no training. The classical methods work at the recording's own
+    rate, the peer denoisers at their 48 kHz."""
 
     def __init__(self, task: str, method: str | None = None, options: dict | None = None):
+        from .peers import PEERS, RATE
+
         self.kind = kind_of("gap" if task == "auto" else task)
-        self.method = method or ("lpc" if self.kind == "gap" else "spectral_gating")
-        allowed = {"gap": ("lpc", "interp.corrupted", "interp.reconstruct"), "noise": ("spectral_gating",)}[self.kind]
+        self.method = method or DEFAULT_METHODS[self.kind]
+        allowed = UNTRAINED_METHODS[self.kind]
         if self.method not in allowed:
             raise RecordingError(f"method {self.method!r} does not restore {task}; choose one of {allowed}")
         self.options = options or {}
-        self.sample_rate = None
+        self.sample_rate = RATE if self.method in PEERS else None
         self.label = self.method
 
     def restore(self, x, mask, sample_rate):

