@@ -6,7 +6,8 @@ exactly as the train rule makes them (:class:`FreshPatchDataset`: excerpts corru
 anew with the gap, packetloss, bandhole and noise tasks of config.yaml, the noise from
 a synthetic training bank with babble of other realmini speakers). Batches per second
 (one thread, no prefetching) are set against the models' training steps per second
-(the job's one thread).
+(the job's one thread). The complex U-Net's input (the same rows, LPC-filled where
+samples were lost, as complex patches) is measured the same way against its own model.
 
     python benchmarks/training_input.py [--files 60] [--steps 20]
 """
@@ -28,13 +29,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from specrestore import dsp
+from specrestore import models as model_builders
 from specrestore.audio import find_audio_files, read_audio
 from specrestore.config import task_corruptions
 from specrestore.corruption import NoiseBank, Task
-from specrestore.datasets import CleanUtterance, FreshCorruption, FreshPatchDataset
+from specrestore.datasets import CleanUtterance, FreshComplexDataset, FreshCorruption, FreshPatchDataset
 from specrestore.noise import build_bank
 from specrestore.normalization import fit_normalization
-from specrestore.training import build_spectrogram_model, configure_backend, model_kind
+from specrestore.training import build_spectrogram_model, complex_kind, configure_backend, model_kind
 
 RATE = 16000
 TASKS = ("gap", "packetloss", "bandhole", "noise")
@@ -86,6 +88,26 @@ def step_rate(name: str, config: dict, params: dsp.StftParams, kind: dict, batch
     return steps / (time.perf_counter() - started)
 
 
+def complex_step_rate(config: dict, params: dsp.StftParams, kind: dict, batch, steps: int) -> float:
+    import keras
+
+    inputs, target = batch
+    options = config["model_options"]["cunet"]
+    model = model_builders.build_complex_unet(
+        params.n_freq, config["training"]["patch_frames"], kind["with_mask"], kind["denoise"], options["depth"],
+        options["filters"],
+    )  # fmt: skip
+    loss = model_builders.ComplexRestorationLoss(
+        params.n_fft, params.hop, options["compress"], options["complex_weight"], options["waveform_weight"]
+    )
+    model.compile(keras.optimizers.Adam(1e-3), loss=loss)
+    model.train_on_batch(inputs, target)  # tracing
+    started = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(inputs, target)
+    return steps / (time.perf_counter() - started)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", default=str(REPO.parent / "shared" / "data" / "realmini"))
@@ -123,6 +145,20 @@ def main():
         steps = step_rate(name, config, params, kind, batches["gap"], args.steps)
         ratios = "  ".join(f"{task} {rates[task] / steps:5.1f}x" for task in TASKS)
         print(f"{name:8s} model: {steps:7.2f} steps/s; input faster by {ratios} (slowest input {slowest / steps:.1f}x)")
+
+    fill = {"method": "lpc", **config["evaluation"]["lpc"]}
+    compress = config["model_options"]["cunet"]["compress"]
+    for name in TASKS:
+        task = Task.from_config(name, specs[name])
+        source = FreshCorruption(clean, task, RATE, params, bank if task.noise else None)
+        kind = complex_kind(task.corruptions)
+        dataset = FreshComplexDataset(source, fill if task.gap or task.packetloss else None, compress,
+                                      training["patch_frames"], training["batch_size"], args.steps, 1,
+                                      kind["with_mask"])  # fmt: skip
+        rate, batch = input_rate(dataset, args.steps)
+        steps = complex_step_rate(config, params, kind, batch, args.steps)
+        print(f"cunet    {name:10s}: input {rate:6.1f} batches/s, model {steps:5.2f} steps/s: input faster by "
+              f"{rate / steps:5.1f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -165,7 +165,7 @@ def restore_inputs(wildcards):
     if restore["model"]:
         inputs["model"] = str(Path(restore["model"]) / "setup.json")
     elif restore["method"] is None and task != "noise":
-        models = [m for m in MODELS.get(task, []) if m in ("cnn8", "unet", "pix2pix", "mfccnet")]
+        models = [m for m in MODELS.get(task, []) if m in MODEL_METHODS]
         if not models:
             raise WorkflowError(
                 f"restore_task {task}: this config has no task of that name with a model; "

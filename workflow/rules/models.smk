@@ -2,7 +2,8 @@ rule train:
     """One model trained for one task on fresh corruptions of the clean training audio
     (the task's own corruptions, noise from the bank; mfccnet and paired noise: the
     corrupted training shards), validated on the corrupted valid shards; resumes from
-    its last finished epoch if it was killed."""
+    its last finished epoch if it was killed. cunet starts dropouts from the LPC fill
+    of evaluation.lpc."""
     input:
         unpack(noise_bank_files),
         summary=f"{R}/audio/utterances.parquet",
@@ -21,6 +22,7 @@ rule train:
         corruptions=lambda wildcards: CORRUPTIONS[wildcards.task],
         spec=lambda wildcards: TASK_SPECS[wildcards.task],
         noise=config["noise"],
+        lpc=config["evaluation"]["lpc"],
         stft=config["stft"],
         sample_rate=config["sample_rate"],
         seed=config["seed"],

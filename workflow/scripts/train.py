@@ -10,9 +10,16 @@ import json
 from pathlib import Path
 
 from specrestore.corruption import NoiseBank, Task
-from specrestore.datasets import FreshCorruption, MfccParams, load_clean_audio, load_mfcc_frames, load_pairs
+from specrestore.datasets import (
+    FreshCorruption,
+    MfccParams,
+    load_clean_audio,
+    load_mfcc_frames,
+    load_pairs,
+    load_waveform_items,
+)
 from specrestore.dsp import StftParams
-from specrestore.training import configure_backend, train_mfccnet, train_spectrogram_model
+from specrestore.training import configure_backend, train_complex_model, train_mfccnet, train_spectrogram_model
 
 # Where a scheduler granted GPUs, this is the line that shows which ones the job sees.
 log.info(
@@ -42,15 +49,30 @@ if model == "mfccnet":
     summary = train_mfccnet(options, training, splits[0], splits[1], out_dir, seed, about)
 else:
     task = Task.from_config(snakemake.wildcards.task, snakemake.params.spec)
-    valid_pairs = load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {"valid"}, params, limit)
+    rate = snakemake.params.sample_rate
+    complex_model = model == "cunet"
+    if complex_model:
+        valid = load_waveform_items(inputs.clean, inputs.corrupted, inputs.corruption, {"valid"}, limit)
+    else:
+        valid = load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {"valid"}, params, limit)
     if task.noise is not None and snakemake.params.noise == "paired":
         # The corpus's own noisy recordings exist for its utterances only, not for fresh mixtures.
-        train_data = load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {"train"}, params, limit)
+        if complex_model:
+            train_data = load_waveform_items(inputs.clean, inputs.corrupted, inputs.corruption, {"train"}, limit)
+        else:
+            train_data = load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {"train"}, params, limit)
     else:
         bank = NoiseBank.load(inputs.bank, inputs.bank_table) if task.noise is not None else None
         clean = load_clean_audio(inputs.clean, inputs.summary, {"train"}, limit)
-        train_data = FreshCorruption(clean, task, snakemake.params.sample_rate, params, bank)
-    summary = train_spectrogram_model(
-        model, options, training, snakemake.params.corruptions, train_data, valid_pairs, out_dir, seed, about=about
-    )
+        train_data = FreshCorruption(clean, task, rate, params, bank)
+    if complex_model:
+        fill = {"method": "lpc", **snakemake.params.lpc}
+        summary = train_complex_model(
+            options, training, snakemake.params.corruptions, train_data, valid, out_dir, seed, rate, params, fill,
+            about,
+        )  # fmt: skip
+    else:
+        summary = train_spectrogram_model(
+            model, options, training, snakemake.params.corruptions, train_data, valid, out_dir, seed, about=about
+        )
 log.info("trained %s on %s: %s", model, snakemake.wildcards.task, json.dumps(summary))

@@ -575,3 +575,231 @@ def load_mfcc_frames(
                 if max_utterances and len(frames) >= max_utterances:
                     return frames
     return frames
+
+
+# --- Complex spectra (cunet) -------------------------------------------------------------
+
+
+def compress_spectrum(spec: np.ndarray, compress: float) -> np.ndarray:
+    """(freq, frames) complex -> (freq, frames, 2) float32: ``|X|**c`` with X's phase,
+    as real and imaginary parts."""
+    magnitude = np.abs(spec)
+    scale = np.power(np.maximum(magnitude, 1e-12), compress - 1).astype(np.float32)
+    scaled = spec * np.where(magnitude > 0, scale, 0)
+    return np.stack([scaled.real, scaled.imag], axis=-1).astype(np.float32)
+
+
+def decompress_spectrum(compressed: np.ndarray, compress: float) -> np.ndarray:
+    """The inverse of :func:`compress_spectrum`: complex64 (freq, frames)."""
+    spec = compressed[..., 0].astype(np.float64) + 1j * compressed[..., 1]
+    magnitude = np.abs(spec)
+    scale = np.power(np.maximum(magnitude, 1e-12), 1 / compress - 1)
+    return (spec * np.where(magnitude > 0, scale, 0)).astype(np.complex64)
+
+
+FILLS = ("lpc", "interp")
+
+
+def first_fill(
+    corrupted: np.ndarray,
+    sample_mask: np.ndarray | None,
+    sample_rate: int,
+    fill: dict | None,
+    params: dsp.StftParams | None = None,
+) -> np.ndarray:
+    """The classical fill a complex model starts from, where samples were lost:
+    ``fill`` is None (the corrupted input as it is), ``{"method": "lpc", "order": ...,
+    "context_ms": ...}`` (LPC extrapolation) or ``{"method": "interp", "iterations":
+    ...}`` (log-magnitude interpolation with the phase reconstructed by Griffin-Lim,
+    the ``interp.reconstruct`` system; needs ``params``). Known samples stay as they are."""
+    if fill is None or sample_mask is None or not sample_mask.any():
+        return np.asarray(corrupted, dtype=np.float32)
+    if fill["method"] == "lpc":
+        return baselines.lpc_fill(corrupted, sample_mask, sample_rate, fill["order"], fill["context_ms"])
+    if fill["method"] == "interp":
+        from .phase import griffin_lim_known
+
+        spec = dsp.stft(corrupted, params)
+        missing = baselines.missing_bins(spec.shape[1], params, sample_mask, None)
+        magnitude = baselines.interpolate_log_magnitude(np.abs(spec), missing)
+        restored = griffin_lim_known(magnitude, ~missing, spec, params, len(corrupted), fill["iterations"])
+        filled = dsp.istft(restored, params, len(corrupted))
+        return np.where(sample_mask, filled, corrupted).astype(np.float32)
+    raise ValueError(f"unknown first fill {fill['method']!r}; known: {FILLS}")
+
+
+@dataclass
+class ComplexPatch:
+    """A patch of a complex model's example: compressed input and target spectra
+    (freq, frames, 2) and the missing bins (freq, frames) or None."""
+
+    x: np.ndarray
+    y: np.ndarray
+    missing: np.ndarray | None
+
+
+def complex_patch(
+    clean: np.ndarray,
+    model_input: np.ndarray,
+    missing: np.ndarray | None,
+    first: int,
+    count: int,
+    params: dsp.StftParams,
+    compress: float,
+) -> ComplexPatch:
+    """Frames ``first`` to ``first + count`` of an example; frames past the end are silence."""
+    x = compress_spectrum(dsp.stft_frames(model_input, params, first, count), compress)
+    y = compress_spectrum(dsp.stft_frames(clean, params, first, count), compress)
+    patch_missing = None
+    if missing is not None:
+        patch_missing = np.zeros((params.n_freq, count), dtype=np.float32)
+        inside = missing[:, first : first + count]
+        patch_missing[:, : inside.shape[1]] = inside
+    return ComplexPatch(x, y, patch_missing)
+
+
+def stack_complex(patches: list[ComplexPatch], with_mask: bool):
+    """``((spectrum, missing) or (spectrum,), target)``: (batch, freq, frames, 2), the
+    mask (batch, freq, frames, 1)."""
+    x = np.stack([p.x for p in patches])
+    y = np.stack([p.y for p in patches])
+    if not with_mask:
+        return (x,), y
+    missing = np.zeros(x.shape[:-1] + (1,), dtype=np.float32)
+    for row, patch in enumerate(patches):
+        if patch.missing is not None:
+            missing[row, :, :, 0] = patch.missing
+    return (x, missing), y
+
+
+class FreshComplexDataset(FreshPatchDataset):
+    """:class:`FreshPatchDataset`'s rows (the same excerpts, corruptions and patch
+    places) as complex patches, the model input first filled by :func:`first_fill`."""
+
+    def __init__(
+        self,
+        source: FreshCorruption,
+        fill: dict | None,
+        compress: float,
+        patch_frames: int,
+        batch_size: int,
+        steps: int,
+        seed: int,
+        with_mask: bool,
+        **kwargs,
+    ):
+        super().__init__(source, None, "clean", patch_frames, batch_size, steps, seed, with_mask, **kwargs)
+        self.fill, self.compress = fill, compress
+
+    def make_batch(self, epoch: int, step: int):
+        source = self.source
+        patches = []
+        for row in self.rows(epoch, step):
+            model_input = first_fill(
+                row.corrupted.audio, row.corrupted.sample_mask, source.sample_rate, self.fill, source.stft
+            )
+            patches.append(
+                complex_patch(
+                    row.clean, model_input, row.missing, row.first_frame, self.patch_frames, source.stft, self.compress
+                )
+            )
+        return stack_complex(patches, self.with_mask)
+
+
+@dataclass
+class WaveformItem:
+    """A corrupted utterance of the corrupt stage, as waveforms: clean, corrupted, masks."""
+
+    id: str
+    clean: np.ndarray
+    corrupted: np.ndarray
+    sample_mask: np.ndarray | None
+    tf_mask: np.ndarray | None
+
+
+def load_waveform_items(
+    clean_archives: list[str],
+    corrupt_archives: list[str],
+    corrupt_tables: list[str],
+    splits: set[str],
+    max_utterances: int | None = None,
+) -> list[WaveformItem]:
+    """The corrupted utterances of ``splits`` with their clean audio, shard by shard, in id order."""
+    items = []
+    for clean_path, archive_path, table_path in zip(clean_archives, corrupt_archives, corrupt_tables):
+        table = pd.read_parquet(table_path)
+        with ArrayFile(clean_path) as clean, ArrayFile(archive_path) as corrupt:
+            for utt_id in sorted(table.loc[table["split"].isin(splits), "id"]):
+                items.append(
+                    WaveformItem(
+                        utt_id,
+                        clean.get("audio", utt_id).astype(np.float32),
+                        corrupt.get("audio", utt_id).astype(np.float32),
+                        corrupt.get("mask", utt_id) if corrupt.has("mask", utt_id) else None,
+                        corrupt.get("tfmask", utt_id) if corrupt.has("tfmask", utt_id) else None,
+                    )
+                )
+                if max_utterances and len(items) >= max_utterances:
+                    return items
+    return items
+
+
+class ComplexPatchDataset(EndlessDataset):
+    """Complex patches of fixed corrupted utterances (the valid split; the training data
+    where no fresh corruption can be made), placed by :func:`patch_start`."""
+
+    def __init__(
+        self,
+        items: list[WaveformItem],
+        sample_rate: int,
+        params: dsp.StftParams,
+        fill: dict | None,
+        compress: float,
+        patch_frames: int,
+        batch_size: int,
+        steps: int,
+        seed: int,
+        with_mask: bool,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not items:
+            raise ValueError("no utterances")
+        self.items, self.params, self.compress = items, params, compress
+        self.patch_frames, self.batch_size, self.steps = patch_frames, batch_size, steps
+        self.seed, self.with_mask = seed, with_mask
+        self.inputs = [first_fill(i.corrupted, i.sample_mask, sample_rate, fill, params) for i in items]
+        self.missing = [
+            None
+            if i.sample_mask is None and i.tf_mask is None
+            else baselines.missing_bins(params.n_frames(len(i.clean)), params, i.sample_mask, i.tf_mask)
+            for i in items
+        ]
+        lengths = np.array([len(i.clean) for i in items], dtype=float)
+        self.weights = lengths / lengths.sum()
+
+    def arrays(self):
+        for item in self.items:
+            yield from (a for a in (item.clean, item.corrupted, item.sample_mask, item.tf_mask) if a is not None)
+
+    def make_batch(self, epoch: int, step: int):
+        rng = np.random.default_rng([self.seed, epoch, step])
+        patches = []
+        for _ in range(self.batch_size):
+            index = int(rng.choice(len(self.items), p=self.weights))
+            missing = self.missing[index]
+            frames = np.flatnonzero(missing.any(axis=0)) if missing is not None else np.array([], int)
+            n_frames = self.params.n_frames(len(self.items[index].clean))
+            first = patch_start(rng, frames, 0, n_frames, self.patch_frames, True)
+            patches.append(
+                complex_patch(
+                    self.items[index].clean,
+                    self.inputs[index],
+                    missing,
+                    first,
+                    self.patch_frames,
+                    self.params,
+                    self.compress,
+                )
+            )
+        return stack_complex(patches, self.with_mask)

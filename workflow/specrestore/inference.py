@@ -17,7 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from . import baselines, dsp
-from .datasets import MfccParams, from_network_units, mfcc_frames, mfcc_to_audio
+from .datasets import (
+    MfccParams,
+    compress_spectrum,
+    decompress_spectrum,
+    first_fill,
+    from_network_units,
+    mfcc_frames,
+    mfcc_to_audio,
+)
 from .normalization import Normalization
 from .restoration import Utterance, compose, restore_magnitude
 from .seeding import stable_hash
@@ -29,36 +37,58 @@ def patch_window(frames: int) -> np.ndarray:
 
 
 def predict_overlapped(
-    predict, x: np.ndarray, missing: np.ndarray | None, patch_frames: int, batch_size: int = 8
+    predict,
+    x: np.ndarray,
+    missing: np.ndarray | None,
+    patch_frames: int,
+    batch_size: int = 8,
+    silence: float | None = None,
+    identity_outside_mask: bool = False,
 ) -> np.ndarray:
     """Apply ``predict`` (a function from a batch of inputs to a batch of outputs, both
-    (batch, freq, patch_frames, 1)) to a whole (freq, frames) spectrogram."""
-    n_freq, n_frames = x.shape
+    (batch, freq, patch_frames, channels)) to a whole (freq, frames) spectrogram, or a
+    (freq, frames, channels) one; the output has the channels ``predict`` gives (none
+    for one). Padding is ``silence``, by default the input's minimum.
+    ``identity_outside_mask``: the model returns its input where nothing is missing, so
+    patches without a missing bin are not run (a few gaps cost a few patches)."""
+    if x.ndim == 2:
+        x = x[..., None]
+    n_freq, n_frames, _ = x.shape
     hop = patch_frames // 2
     pad = hop
     n_patches = max(1, math.ceil((n_frames + 2 * pad - patch_frames) / hop) + 1)
     total = (n_patches - 1) * hop + patch_frames
-    silence = float(x.min())
-    padded_x = np.full((n_freq, total), silence, np.float32)
+    silence = float(x.min()) if silence is None else silence
+    padded_x = np.full((n_freq, total, x.shape[2]), silence, np.float32)
     padded_x[:, pad : pad + n_frames] = x
     padded_missing = None
     if missing is not None:
         padded_missing = np.zeros((n_freq, total), np.float32)
         padded_missing[:, pad : pad + n_frames] = missing
     starts = list(range(0, total - patch_frames + 1, hop))
-    window = patch_window(patch_frames).astype(np.float32)
-    output = np.zeros((n_freq, total), np.float32)
-    weight = np.zeros(total, np.float32)
+    window = patch_window(patch_frames).astype(np.float32)[:, None]
+    output = None
+    weight = np.zeros((total, 1), np.float32)
+    if identity_outside_mask and padded_missing is not None:
+        unchanged = [s for s in starts if not padded_missing[:, s : s + patch_frames].any()]
+        for start in unchanged:  # the model would return the patch as it is
+            output = np.zeros((n_freq, total, x.shape[2]), np.float32) if output is None else output
+            output[:, start : start + patch_frames] += padded_x[:, start : start + patch_frames] * window
+            weight[start : start + patch_frames] += window
+        starts = [s for s in starts if s not in set(unchanged)]
     for first in range(0, len(starts), batch_size):
         chunk = starts[first : first + batch_size]
-        inputs = [np.stack([padded_x[:, s : s + patch_frames] for s in chunk])[..., None]]
+        inputs = [np.stack([padded_x[:, s : s + patch_frames] for s in chunk])]
         if padded_missing is not None:
             inputs.append(np.stack([padded_missing[:, s : s + patch_frames] for s in chunk])[..., None])
-        predictions = np.asarray(predict(inputs))[..., 0]
+        predictions = np.asarray(predict(inputs))
+        if output is None:
+            output = np.zeros((n_freq, total, predictions.shape[-1]), np.float32)
         for start, prediction in zip(chunk, predictions):
             output[:, start : start + patch_frames] += prediction * window
             weight[start : start + patch_frames] += window
-    return (output / weight)[:, pad : pad + n_frames]
+    restored = (output / weight)[:, pad : pad + n_frames]
+    return restored[..., 0] if restored.shape[-1] == 1 else restored
 
 
 @dataclass
@@ -97,6 +127,8 @@ def restore_with_model(
     mfccnet, whose inversion makes its own phase)."""
     if trained.setup["model"] == "mfccnet":
         return _restore_mfcc(trained, utterance, sample_rate, params)
+    if trained.setup["model"] == "cunet":
+        return _restore_complex(trained, utterance, sample_rate, params)
     spec = dsp.stft(utterance.corrupted, params)
     magnitude = np.abs(spec)
     if utterance.sample_mask is None and utterance.tf_mask is None:
@@ -114,6 +146,31 @@ def restore_with_model(
     if trained.setup["keep_known"]:
         restored = np.where(missing, restored, magnitude)
     return restore_magnitude(restored, mode, utterance, spec, missing, params, iterations)
+
+
+def _restore_complex(
+    trained: TrainedModel, utterance: Utterance, sample_rate: int, params: dsp.StftParams
+) -> np.ndarray:
+    """The complex U-Net: the first fill, the network on its compressed spectrum, the
+    inverse STFT; bins and samples the corruption left are the input's own."""
+    setup = trained.setup
+    model_input = first_fill(utterance.corrupted, utterance.sample_mask, sample_rate, setup["fill"], params)
+    spec = dsp.stft(model_input, params)
+    missing = None
+    if setup["with_mask"]:
+        missing = baselines.missing_bins(spec.shape[1], params, utterance.sample_mask, utterance.tf_mask)
+    prediction = predict_overlapped(
+        trained.predict,
+        compress_spectrum(spec, setup["compress"]),
+        None if missing is None else missing.astype(np.float32),
+        setup["patch_frames"],
+        silence=0.0,
+        identity_outside_mask=not setup["denoise"],
+    )
+    restored = decompress_spectrum(prediction, setup["compress"])
+    if missing is not None and not setup["denoise"]:
+        restored = np.where(missing, restored, spec)
+    return compose(dsp.istft(restored, params, len(utterance.corrupted)), utterance)
 
 
 def _restore_mfcc(trained: TrainedModel, utterance: Utterance, sample_rate: int, params: dsp.StftParams) -> np.ndarray:

@@ -44,6 +44,7 @@ from . import dsp
 from .audio import AudioError, AudioInfo, find_audio_files, probe, read_blocks
 from .detection import Detection, DetectionParams, Gap, detect_streaming, detection_windows, quantisation_step
 from .progress import Progress
+from .restoration import MAGNITUDE_METHODS
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,9 @@ class ModelRestorer(Restorer):
         self.sample_rate = int(setup.get("sample_rate", 16000))
         self.params = dsp.StftParams.from_config(setup.get("stft", {"n_fft": 512, "hop": 128, "window": "hann"}))
         method = setup["model"]
-        self.phase = None if method == "mfccnet" else (phase or ("reconstruct" if self.kind == "gap" else "corrupted"))
+        # Only magnitude models need a phase: mfccnet makes its own, cunet restores it.
+        needs_phase = method in MAGNITUDE_METHODS
+        self.phase = (phase or ("reconstruct" if self.kind == "gap" else "corrupted")) if needs_phase else None
         self.iterations = iterations
         self.label = f"{method}{'.' + self.phase if self.phase else ''} ({model_dir})"
 

@@ -22,8 +22,9 @@ CLASSICAL_METHODS = ("corrupted", "interp", "lpc", "spectral_gating")
 PEER_METHODS = peers.METHODS
 # What the pipeline runs without a model of its own (rule restore_classical).
 UNTRAINED_METHODS = CLASSICAL_METHODS + PEER_METHODS
-MODEL_METHODS = ("cnn8", "unet", "pix2pix", "mfccnet")
-# Methods that restore magnitudes and so need a phase; mfccnet's MFCC inversion makes its own.
+MODEL_METHODS = ("cnn8", "unet", "pix2pix", "mfccnet", "cunet")
+# Methods that restore magnitudes and so need a phase; mfccnet's MFCC inversion makes its
+# own, cunet restores the complex spectrum.
 MAGNITUDE_METHODS = ("interp", "cnn8", "unet", "pix2pix")
 METHOD_LABELS = {
     "corrupted": "corrupted input",
@@ -35,6 +36,7 @@ METHOD_LABELS = {
     "unet": "U-Net",
     "pix2pix": "Pix2Pix",
     "mfccnet": "MFCC network",
+    "cunet": "complex U-Net",
 }
 
 

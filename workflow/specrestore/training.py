@@ -486,3 +486,93 @@ def train_mfccnet(
         model, dataset, validation, epochs, out_dir, settings, chosen, save_final, extra_callbacks
     )
     return {"epochs_run": epochs_run, "seconds": time.perf_counter() - started, **setup}
+
+
+def complex_kind(corruptions: list[str]) -> dict:
+    """How the complex U-Net sees a task: holes to fill (with the mask), noise to remove, or both."""
+    return {"with_mask": bool({"gap", "packetloss", "bandhole"} & set(corruptions)), "denoise": "noise" in corruptions}
+
+
+def train_complex_model(
+    options: dict,
+    training: dict,
+    corruptions: list[str],
+    train_data,
+    valid_items,
+    out_dir: str | Path,
+    seed: int,
+    sample_rate: int,
+    params,
+    fill: dict | None,
+    about: dict | None = None,
+    extra_callbacks=(),
+) -> dict:
+    """Train the complex U-Net (``cunet``) on fresh corruptions (``train_data`` a
+    :class:`~specrestore.datasets.FreshCorruption`) or on fixed corrupted utterances (a
+    list of :class:`~specrestore.datasets.WaveformItem`); validation on ``valid_items``.
+    ``fill`` is the classical first fill of dropouts (see
+    :func:`~specrestore.datasets.first_fill`), recorded in setup.json for restoration."""
+    from . import models
+    from .datasets import ComplexPatchDataset, FreshComplexDataset, FreshCorruption
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    kind = complex_kind(corruptions)
+    fill = fill if {"gap", "packetloss"} & set(corruptions) else None
+    patch_frames, batch_size, compress = training["patch_frames"], training["batch_size"], options["compress"]
+    setup = {"model": "cunet", "patch_frames": patch_frames, "n_freq": params.n_freq, **kind, "compress": compress,
+             "fill": fill, **(about or {})}  # fmt: skip
+    (out_dir / "setup.json").write_text(json.dumps(setup, indent=1))
+
+    def fixed(items, data_seed, steps):
+        return ComplexPatchDataset(
+            items, sample_rate, params, fill, compress, patch_frames, batch_size, steps, data_seed, kind["with_mask"]
+        )
+
+    def fresh(data_seed, steps):
+        return FreshComplexDataset(
+            train_data, fill, compress, patch_frames, batch_size, steps, data_seed, kind["with_mask"]
+        )
+
+    if isinstance(train_data, FreshCorruption):
+        dataset = fresh(seed, training["steps_per_epoch"])
+        corruption, train_arrays = train_data.settings(), list(train_data.arrays())
+    else:
+        dataset = fixed(train_data, seed, training["steps_per_epoch"])
+        corruption, train_arrays = "fixed copies", list(dataset.arrays())
+    # Without validation utterances: fixed batches of the training data, drawn with another seed.
+    if valid_items:
+        valid = fixed(valid_items, seed + 1, 1)
+    else:
+        valid = fresh(seed + 1, 1) if isinstance(train_data, FreshCorruption) else fixed(train_data, seed + 1, 1)
+    validation = valid.fixed(training["validation_batches"])
+
+    model = models.build_complex_unet(
+        params.n_freq, patch_frames, kind["with_mask"], kind["denoise"], options["depth"], options["filters"]
+    )
+    loss = models.ComplexRestorationLoss(
+        params.n_fft, params.hop, compress, options["complex_weight"], options["waveform_weight"], params.window
+    )
+    model.compile(keras.optimizers.Adam(training["learning_rate"]), loss=loss)
+    epochs = epochs_allowed(training["epochs"])
+    source = "fixed corrupted copies" if corruption == "fixed copies" else "fresh corruptions"
+    log.info("training cunet: %s, %d parameters, on %s of %d utterances, %d validation utterances, "
+             "%d epochs of %d steps", setup, model.count_params(), source, len(train_data), len(valid_items), epochs,
+             training["steps_per_epoch"])  # fmt: skip
+    valid_arrays = list(valid.arrays()) if valid_items else []
+    settings = run_settings("cunet", options, training, seed, corruptions=list(corruptions), setup=setup,
+                            corruption=corruption, data=data_fingerprint(train_arrays, valid_arrays))  # fmt: skip
+
+    def save_final():
+        model.save(out_dir / "model.keras")
+        if not (out_dir / "best.keras").exists():
+            model.save(out_dir / "best.keras")
+
+    started = time.perf_counter()
+    chosen = callbacks(out_dir, "val_loss", training)
+    epochs_run = fit_resumable(
+        model, dataset, validation, epochs, out_dir, settings, chosen, save_final, extra_callbacks
+    )
+    return {"epochs_run": epochs_run, "seconds": time.perf_counter() - started,
+            "parameters": model.count_params(), **setup}  # fmt: skip
