@@ -70,6 +70,9 @@ def main():
     bank = noise_bank()
     print(f"{len(speech)} recordings, {seconds:.0f} s of speech, one core")
     for folder in models:
+        if not (folder / "best.keras").is_file():
+            print(f"skipped {folder}: no best.keras (not trained yet)")
+            continue
         trained = TrainedModel.load(folder)
         setup = trained.setup
         params = dsp.StftParams.from_config(setup["stft"])

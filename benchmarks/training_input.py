@@ -62,7 +62,9 @@ def noise_bank(config: dict, babble: list[np.ndarray]) -> NoiseBank:
 
 
 def input_rate(dataset: FreshPatchDataset, steps: int) -> tuple[float, tuple]:
-    """Batches per second of ``dataset`` (one thread), and its last batch."""
+    """Batches per second of ``dataset`` (one thread), and its last batch; the first
+    batch, which compiles librosa's LPC (numba), is not timed."""
+    dataset[steps]
     started = time.perf_counter()
     for index in range(steps):
         batch = dataset[index]

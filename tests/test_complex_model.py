@@ -223,3 +223,16 @@ def test_patches_without_a_hole_are_not_run_and_change_nothing():
     assert sum(calls) == 2 < run_on_every_patch  # the two patches that hold frames 90-94
     assert np.allclose(skipping, every, atol=1e-6)
     assert np.allclose(skipping[:, 90:95], x[:, 90:95] + 3) and np.allclose(skipping[:, :80], x[:, :80])
+
+
+def test_lpc_fills_only_the_spans_a_patch_needs_exactly_as_the_whole_fill():
+    x = voiced(3.0, 30)
+    mask = np.zeros(len(x), bool)
+    for start in (4000, 9000, 9800, 20000, 40000):
+        mask[start : start + 480] = True
+    corrupted = np.where(mask, 0, x).astype(np.float32)
+    whole = baselines.lpc_fill(corrupted, mask, SR, 32, 50.0)
+    part = baselines.lpc_fill(corrupted, mask, SR, 32, 50.0, within=(8500, 12000))
+    assert np.array_equal(part[8500:12000], whole[8500:12000])
+    assert np.array_equal(part[4000:4480], corrupted[4000:4480])  # a span outside is left as it is
+    assert not np.array_equal(whole[4000:4480], corrupted[4000:4480])

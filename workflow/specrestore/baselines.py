@@ -102,16 +102,25 @@ def lpc_extrapolate(context: np.ndarray, order: int, length: int) -> np.ndarray 
 
 
 def lpc_fill(
-    x: np.ndarray, sample_mask: np.ndarray, sample_rate: int, order: int = 128, context_ms: float = 100.0
+    x: np.ndarray,
+    sample_mask: np.ndarray,
+    sample_rate: int,
+    order: int = 128,
+    context_ms: float = 100.0,
+    within: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Fill each masked span with a raised-cosine cross-fade of a forward prediction
     from the left context and a backward prediction from the right context (Etter's
-    two-sided AR interpolation). Context stops at the neighbouring span. Samples outside
-    the mask are returned unchanged, bit for bit."""
+    two-sided AR interpolation). Context stops at the neighbouring span, so each span's
+    fill depends on the input alone; ``within`` (start, end) fills only the spans that
+    overlap those samples, exactly as a full fill would. Samples outside the mask are
+    returned unchanged, bit for bit."""
     out = np.asarray(x, dtype=np.float32).copy()
     spans = dsp.true_runs(sample_mask)
     context = max(1, int(round(context_ms * sample_rate / 1000)))
     for index, (start, end) in enumerate(spans):
+        if within is not None and (end <= within[0] or start >= within[1]):
+            continue
         left_limit = spans[index - 1][1] if index > 0 else 0
         right_limit = spans[index + 1][0] if index + 1 < len(spans) else len(out)
         length = end - start

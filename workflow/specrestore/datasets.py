@@ -606,16 +606,19 @@ def first_fill(
     sample_rate: int,
     fill: dict | None,
     params: dsp.StftParams | None = None,
+    within: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """The classical fill a complex model starts from, where samples were lost:
     ``fill`` is None (the corrupted input as it is), ``{"method": "lpc", "order": ...,
     "context_ms": ...}`` (LPC extrapolation) or ``{"method": "interp", "iterations":
     ...}`` (log-magnitude interpolation with the phase reconstructed by Griffin-Lim,
-    the ``interp.reconstruct`` system; needs ``params``). Known samples stay as they are."""
+    the ``interp.reconstruct`` system; needs ``params``). Known samples stay as they are.
+    ``within`` (start, end): only the samples there are needed (LPC then fills only the
+    spans that reach them, exactly as it fills them in the whole signal)."""
     if fill is None or sample_mask is None or not sample_mask.any():
         return np.asarray(corrupted, dtype=np.float32)
     if fill["method"] == "lpc":
-        return baselines.lpc_fill(corrupted, sample_mask, sample_rate, fill["order"], fill["context_ms"])
+        return baselines.lpc_fill(corrupted, sample_mask, sample_rate, fill["order"], fill["context_ms"], within)
     if fill["method"] == "interp":
         from .phase import griffin_lim_known
 
@@ -695,8 +698,12 @@ class FreshComplexDataset(FreshPatchDataset):
         source = self.source
         patches = []
         for row in self.rows(epoch, step):
+            params = source.stft
+            # Only the samples under the patch's frames reach the model.
+            start = row.first_frame * params.hop - params.n_fft // 2
+            within = (start, start + (self.patch_frames - 1) * params.hop + params.n_fft)
             model_input = first_fill(
-                row.corrupted.audio, row.corrupted.sample_mask, source.sample_rate, self.fill, source.stft
+                row.corrupted.audio, row.corrupted.sample_mask, source.sample_rate, self.fill, params, within
             )
             patches.append(
                 complex_patch(
