@@ -26,11 +26,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .blocks import conv_block
-
-
-def _padding(size: int, depth: int) -> int:
-    return (-size) % 2**depth
+from .unet import padding, unet_body
 
 
 @keras.saving.register_keras_serializable(package="specrestore")
@@ -83,24 +79,10 @@ def build_complex_unet(
         missing = keras.Input((n_freq, n_frames, 1), name="missing")
         inputs.append(missing)
         x = layers.Concatenate(name="with_mask")([spectrum, missing])
-    pad = _padding(n_freq, depth)
+    pad = padding(n_freq, depth)
     if pad:
         x = layers.ZeroPadding2D(((0, pad), (0, 0)), name="pad_frequency")(x)
-    skips = []
-    for level in range(depth):
-        width = filters * 2**level
-        x = conv_block(x, width, name=f"down{level}_a")
-        x = conv_block(x, width, name=f"down{level}_b")
-        skips.append(x)
-        x = layers.MaxPooling2D(name=f"pool{level}")(x)
-    x = conv_block(x, filters * 2**depth, name="bottom_a")
-    x = conv_block(x, filters * 2**depth, name="bottom_b")
-    for level in reversed(range(depth)):
-        width = filters * 2**level
-        x = layers.Conv2DTranspose(width, 2, strides=2, name=f"up{level}")(x)
-        x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
-        x = conv_block(x, width, name=f"up{level}_a")
-        x = conv_block(x, width, name=f"up{level}_b")
+    x = unet_body(x, depth, filters)
     output = spectrum
 
     def head(units, activation, initializer, head_name):

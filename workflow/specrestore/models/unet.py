@@ -10,28 +10,14 @@ from keras import layers
 from .blocks import conv_block, finish, spectrogram_inputs
 
 
-def _padding(size: int, depth: int) -> int:
+def padding(size: int, depth: int) -> int:
     step = 2**depth
     return (-size) % step
 
 
-def build_unet(
-    n_freq: int,
-    n_frames: int,
-    with_mask: bool = True,
-    keep_known: bool = True,
-    depth: int = 3,
-    filters: int = 16,
-    dropout: float = 0.0,
-    output_activation: str | None = None,
-    name: str = "unet",
-):
-    if n_frames % 2**depth:
-        raise ValueError(f"U-Net of depth {depth} needs patches of a multiple of {2**depth} frames, got {n_frames}")
-    inputs, x = spectrogram_inputs(n_freq, n_frames, with_mask)
-    pad = _padding(n_freq, depth)
-    if pad:
-        x = layers.ZeroPadding2D(((0, pad), (0, 0)), name="pad_frequency")(x)
+def unet_body(x, depth: int, filters: int, dropout: float = 0.0):
+    """Encoder, bottleneck and decoder with skip connections; the output has ``filters``
+    channels at the input's resolution (shared by the U-Net and the complex U-Net)."""
     skips = []
     for level in range(depth):
         width = filters * 2**level
@@ -49,6 +35,27 @@ def build_unet(
         x = layers.Concatenate(name=f"skip{level}")([x, skips[level]])
         x = conv_block(x, width, name=f"up{level}_a")
         x = conv_block(x, width, name=f"up{level}_b")
+    return x
+
+
+def build_unet(
+    n_freq: int,
+    n_frames: int,
+    with_mask: bool = True,
+    keep_known: bool = True,
+    depth: int = 3,
+    filters: int = 16,
+    dropout: float = 0.0,
+    output_activation: str | None = None,
+    name: str = "unet",
+):
+    if n_frames % 2**depth:
+        raise ValueError(f"U-Net of depth {depth} needs patches of a multiple of {2**depth} frames, got {n_frames}")
+    inputs, x = spectrogram_inputs(n_freq, n_frames, with_mask)
+    pad = padding(n_freq, depth)
+    if pad:
+        x = layers.ZeroPadding2D(((0, pad), (0, 0)), name="pad_frequency")(x)
+    x = unet_body(x, depth, filters, dropout)
     prediction = layers.Conv2D(1, 1, activation=output_activation, name="prediction")(x)
     if pad:
         prediction = layers.Cropping2D(((0, pad), (0, 0)), name="crop_frequency")(prediction)
