@@ -1,8 +1,9 @@
 """Evaluation throughput and how the evaluate stage scales with cores.
 
 Part 1 (one core, in this process): real speech from ../shared/data/realmini, corrupted
-with noise and gaps together so that every metric applies, scored with every metric;
-prints seconds of audio scored per CPU second and each metric's share of the time.
+by each task of config.yaml with its own settings and scored with every metric of that
+task, as the evaluate stage scores a system; prints, per task, seconds of audio scored
+per CPU second and each metric's share of the time.
 
 Part 2 (``--scaling``): runs the default pipeline in a scratch directory (or reuses
 ``--workdir``), then reruns only its evaluate jobs with ``--cores 1`` and ``--cores 2``
@@ -28,6 +29,7 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "
     os.environ[variable] = "1"
 
 import argparse
+import resource
 import shutil
 import subprocess
 import sys
@@ -37,13 +39,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from specrestore import baselines, dsp, metrics, peers
 from specrestore.audio import find_audio_files, read_audio
-from specrestore.corruption import GapParams, NoiseBank, NoiseParams, Task, corrupt
+from specrestore.corruption import NoiseBank, NoiseParams, Task, corrupt
 from specrestore.features import prepare_shard
 from specrestore.manifest import build_manifest, scan_folder
 from specrestore.noise import KINDS, build_bank, collect_babble_talkers
@@ -61,32 +64,49 @@ def load_speech(corpus: Path, n_files: int) -> list:
     return speech
 
 
+def config_tasks() -> list[Task]:
+    """The tasks of the default config.yaml, with their own corruption settings."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    specs = [{k: v for k, v in task.items() if k not in ("name", "models")} for task in config["tasks"]]
+    return [Task.from_config(task["name"], spec) for task, spec in zip(config["tasks"], specs)]
+
+
 def throughput(corpus: Path, n_files: int) -> None:
+    """Per task: seconds of audio scored per CPU second with every metric of the task,
+    and each metric's share, scoring the corrupted input as the evaluate stage scores a
+    system (peak resident memory of this process is printed at the end)."""
     speech = load_speech(corpus, n_files)
+    seconds = sum(len(x) for x in speech) / SR
     recordings = build_bank(["test"], ["white", "pink", "hum", "bursts"], 1, 10.0, SR, 1, {})
     bank = NoiseBank(
         {r.id: r.audio for r in recordings},
         pd.DataFrame([{"id": r.id, "kind": r.kind, "split": r.split} for r in recordings]),
     )
-    task = Task("noise_gap", noise=NoiseParams(snr_db=(5.0, 15.0)), gap=GapParams(per_second=1.0))
-    chosen = metrics.metrics_for(task.corruptions)
     scorer = metrics.NonIntrusive(threads=1)
-    scorer.plcmos(speech[0][:SR], SR, "warm-up")  # sessions are built once per job
+    scorer.plcmos(speech[0][:SR], SR, "warm-up")  # sessions are made once per job
     scorer.dnsmos(speech[0][:SR], SR)
-    timings: dict[str, float] = {}
-    seconds = 0.0
-    cpu = time.process_time()
-    for index, x in enumerate(speech):
-        result = corrupt(x, SR, task, PARAMS, 1, f"u{index}", "test", bank)
-        degraded = result.audio / max(1.0, float(abs(result.audio).max()))
-        metrics.evaluate(x, degraded, SR, PARAMS, chosen, result.sample_mask, None, f"u{index}", scorer, timings)
-        seconds += len(x) / SR
-    cpu = time.process_time() - cpu
-    total = sum(timings.values())
-    print(f"{len(speech)} recordings, {seconds / 60:.1f} min of audio, every metric ({len(chosen)}), one core")
-    print(f"throughput: {seconds / cpu:.1f} s of audio per CPU second\n")
-    report = pd.DataFrame({"seconds": timings}).assign(share=lambda d: d["seconds"] / total)
-    print(report.sort_values("seconds", ascending=False).to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"{len(speech)} recordings, {seconds / 60:.1f} min of audio, one core, every metric of each task")
+    summary, shares = {}, {}
+    for task in config_tasks():
+        chosen = metrics.metrics_for(task.corruptions)
+        cases = []
+        for index, x in enumerate(speech):
+            result = corrupt(x, SR, task, PARAMS, 1, f"u{index}", "test", bank)
+            degraded = result.audio / max(1.0, float(abs(result.audio).max()))
+            cases.append((x, degraded.astype(np.float32), result.sample_mask, result.tf_mask, f"u{index}"))
+        timings: dict[str, float] = {}
+        cpu = time.process_time()
+        for x, degraded, sample_mask, tf_mask, utt_id in cases:
+            metrics.evaluate(x, degraded, SR, PARAMS, chosen, sample_mask, tf_mask, utt_id, scorer, timings)
+        cpu = time.process_time() - cpu
+        summary[task.name] = {"metrics": len(chosen), "CPU s": cpu, "x real time": seconds / cpu}
+        total = sum(timings.values())
+        shares[task.name] = {metric: timings[metric] / total for metric in chosen if metric in timings}
+    print(pd.DataFrame(summary).T.to_string(float_format=lambda v: f"{v:.1f}"))
+    print("\nshare of each task's time per metric (STOI's entry holds the work it shares with ESTOI)")
+    print(pd.DataFrame(shares).fillna(0).to_string(float_format=lambda v: f"{100 * v:.1f} %"))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak resident memory of this process: {peak:.0f} MB")
 
 
 def peer_speed(corpus: Path, n_files: int) -> None:

@@ -40,6 +40,7 @@ NOT_REACHED = {
         "pyrnnoise": "the sweep restores dropouts; the peer denoisers only denoise",
         "speechmos": "the sweep scores in-gap SNR and PESQ only, not the non-intrusive metrics",
         "onnxruntime": "the sweep scores in-gap SNR and PESQ only, not the non-intrusive metrics",
+        "onnx": "the sweep scores in-gap SNR and PESQ only, not the non-intrusive metrics",
         "matplotlib": "the heat maps are drawn by rule sweep_table, in the evaluate env",
     },
     "recordings.yaml": {

@@ -37,13 +37,12 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from contextlib import contextmanager
 
 import numpy as np
 
 from . import baselines, dsp
-from .seeding import stable_hash
+from .nonintrusive import Missing, NonIntrusive  # both are part of the metric API
 
 LSD_FLOOR_DB = 80.0
 MAX_RATIO_DB = 100.0
@@ -52,10 +51,6 @@ NON_INTRUSIVE = ("plcmos", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl")
 METRICS = INTRUSIVE + NON_INTRUSIVE
 HIGHER_IS_BETTER = {m: m not in ("lsd", "lsd_seed2", "region_lsd") for m in METRICS}
 UNITS = {"lsd": "dB", "region_lsd": "dB", "snr": "dB", "si_sdr": "dB", "region_snr": "dB"}
-
-
-class Missing(Exception):
-    """A metric that cannot be computed for this utterance; the message says why."""
 
 
 def _energy(x: np.ndarray) -> float:
@@ -98,21 +93,59 @@ def _global_numpy_rng(seed: int):
         np.random.set_state(state)
 
 
-def stoi_score(reference: np.ndarray, degraded: np.ndarray, sample_rate: int, extended: bool) -> float:
-    from pystoi import stoi
+def stoi_scores(reference: np.ndarray, degraded: np.ndarray, sample_rate: int) -> tuple[float, float]:
+    """STOI and ESTOI together: ``pystoi.stoi``'s own steps (resampling to 10 kHz,
+    silent-frame removal, STFT, third-octave bands), done once for both, then each
+    measure as pystoi finishes it; each value is the one ``pystoi.stoi`` returns."""
+    import importlib
+
+    from pystoi import utils
+
+    # The package's ``stoi`` attribute is the function; its constants live in the module.
+    pystoi_stoi = importlib.import_module("pystoi.stoi")
 
     if not np.any(reference):
         raise Missing("silent reference")
+    x, y, fs = reference, degraded, pystoi_stoi.FS
+    if x.shape != y.shape:
+        raise ValueError(f"reference has shape {x.shape}, degraded {y.shape}")
+    if sample_rate != fs:
+        x, y = utils.resample_oct(x, fs, sample_rate), utils.resample_oct(y, fs, sample_rate)
+    frame, n = pystoi_stoi.N_FRAME, pystoi_stoi.N
+    x, y = utils.remove_silent_frames(x, y, pystoi_stoi.DYN_RANGE, frame, int(frame / 2))
+    x_spec = utils.stft(x, frame, pystoi_stoi.NFFT, overlap=2).transpose()
+    y_spec = utils.stft(y, frame, pystoi_stoi.NFFT, overlap=2).transpose()
+    if x_spec.shape[-1] < n:
+        raise Missing("too short for STOI: fewer than 30 frames of speech")
+    x_tob = np.sqrt(np.matmul(pystoi_stoi.OBM, np.square(np.abs(x_spec))))
+    y_tob = np.sqrt(np.matmul(pystoi_stoi.OBM, np.square(np.abs(y_spec))))
+    x_segments = np.array([x_tob[:, m - n : m] for m in range(n, x_tob.shape[1] + 1)])
+    y_segments = np.array([y_tob[:, m - n : m] for m in range(n, x_tob.shape[1] + 1)])
+
     # ESTOI adds machine-epsilon noise drawn from NumPy's global generator, which every
     # process seeds from the OS; unfixed, the last digits of a score (and so of the
     # tables) would change from run to run.
-    with warnings.catch_warnings(record=True) as caught, _global_numpy_rng(0):
-        warnings.simplefilter("always")
-        value = stoi(reference, degraded, sample_rate, extended=extended)
-    for warning in caught:
-        if "Not enough STFT frames" in str(warning.message):
-            raise Missing("too short for STOI: fewer than 30 frames of speech")
-    return float(value)
+    with _global_numpy_rng(0):
+        x_n = utils.row_col_normalize(x_segments)
+        y_n = utils.row_col_normalize(y_segments)
+    extended = np.sum(x_n * y_n / n) / x_n.shape[0]
+
+    eps = utils.EPS
+    normalization = np.linalg.norm(x_segments, axis=2, keepdims=True) / (
+        np.linalg.norm(y_segments, axis=2, keepdims=True) + eps
+    )
+    clip_value = 10 ** (-pystoi_stoi.BETA / 20)
+    y_primes = np.minimum(y_segments * normalization, x_segments * (1 + clip_value))
+    y_primes = y_primes - np.mean(y_primes, axis=2, keepdims=True)
+    x_segments = x_segments - np.mean(x_segments, axis=2, keepdims=True)
+    y_primes /= np.linalg.norm(y_primes, axis=2, keepdims=True) + eps
+    x_segments /= np.linalg.norm(x_segments, axis=2, keepdims=True) + eps
+    plain = np.sum(y_primes * x_segments) / (x_segments.shape[0] * x_segments.shape[1])
+    return float(plain), float(extended)
+
+
+def stoi_score(reference: np.ndarray, degraded: np.ndarray, sample_rate: int, extended: bool) -> float:
+    return stoi_scores(reference, degraded, sample_rate)[1 if extended else 0]
 
 
 def si_sdr(reference: np.ndarray, degraded: np.ndarray) -> float:
@@ -187,64 +220,6 @@ def region_snr(
     return _ratio_db(ref_energy, float(np.sum(np.abs(ref_spec[region] - deg_spec[region]) ** 2)))
 
 
-class NonIntrusive:
-    """PLCMOS and DNSMOS from ``speechmos``, with ONNX sessions held to ``threads``
-    threads (speechmos's own sessions would take every core of the machine)."""
-
-    def __init__(self, threads: int = 1):
-        self.threads = threads
-        self._plcmos = None
-        self._dnsmos = None
-
-    def _session(self, path: str):
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        return onnxruntime.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
-
-    def plcmos(self, degraded: np.ndarray, sample_rate: int, utt_id: str) -> float:
-        from speechmos import plcmos
-
-        if self._plcmos is None:
-            model = plcmos.PLCMOS.__new__(plcmos.PLCMOS)
-            model.model_name, model.max_lens, model.embed_rounds = "plcmos_v2", 999999999999, 15
-            model.model_path = _model_path(plcmos, "plcmos_models", "plcmos_v2.onnx")
-            model.session = self._session(model.model_path)
-            self._plcmos = model
-        audio = _at_16k(degraded, sample_rate)
-        # PLCMOS averages over random "rater" embeddings drawn from numpy's global
-        # generator; seeding it per utterance makes the score reproducible.
-        with _global_numpy_rng(stable_hash("plcmos", utt_id) % 2**32):
-            return float(self._plcmos.get_mos(audio, 16000))
-
-    def dnsmos(self, degraded: np.ndarray, sample_rate: int) -> dict[str, float]:
-        from speechmos import dnsmos
-
-        if self._dnsmos is None:
-            model = dnsmos.DNSMOS.__new__(dnsmos.DNSMOS)
-            model.primary_model_path = _model_path(dnsmos, "dnsmos_models", "sig_bak_ovr.onnx")
-            model.onnx_sess = self._session(model.primary_model_path)
-            model.p808_onnx_sess = self._session(_model_path(dnsmos, "dnsmos_models", "model_v8.onnx"))
-            self._dnsmos = model
-        scores = self._dnsmos(_at_16k(degraded, sample_rate), 16000, False)
-        return {"dnsmos_sig": scores["sig_mos"], "dnsmos_bak": scores["bak_mos"], "dnsmos_ovrl": scores["ovrl_mos"]}
-
-
-def _model_path(module, folder: str, name: str) -> str:
-    import os
-
-    return os.path.join(os.path.dirname(os.path.abspath(module.__file__)), folder, name)
-
-
-def _at_16k(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    x = dsp.resample(x, sample_rate, 16000)
-    if np.max(np.abs(x)) > 1:
-        raise Missing("samples beyond full scale")
-    return x
-
-
 def metrics_for(corruptions: list[str]) -> list[str]:
     """The metrics a task is scored with: every intrusive one, PLCMOS where there are
     dropouts, DNSMOS where there is noise."""
@@ -277,11 +252,22 @@ def evaluate(
         raise ValueError(f"{utt_id}: reference has {len(reference)} samples, restored has {len(degraded)}")
     non_intrusive = non_intrusive or NonIntrusive()
     specs: dict[str, np.ndarray] = {}
+    shared: dict = {}
 
     def spectra():
         if not specs:
             specs["ref"], specs["deg"] = dsp.stft(reference, params), dsp.stft(degraded, params)
         return specs["ref"], specs["deg"]
+
+    def both_stoi():
+        if "stoi" not in shared:
+            try:
+                shared["stoi"] = stoi_scores(reference, degraded, sample_rate)
+            except Missing as reason:
+                shared["stoi"] = reason
+        if isinstance(shared["stoi"], Missing):
+            raise shared["stoi"]
+        return shared["stoi"]
 
     def region_lsd():
         ref_spec, deg_spec = spectra()
@@ -291,8 +277,8 @@ def evaluate(
 
     compute = {
         "pesq": lambda: pesq_score(reference, degraded, sample_rate),
-        "stoi": lambda: stoi_score(reference, degraded, sample_rate, extended=False),
-        "estoi": lambda: stoi_score(reference, degraded, sample_rate, extended=True),
+        "stoi": lambda: both_stoi()[0],
+        "estoi": lambda: both_stoi()[1],
         "lsd": lambda: lsd(*spectra()),
         "lsd_seed2": lambda: lsd_seed2(reference, degraded, sample_rate),
         "snr": lambda: _ratio_db(_energy(reference), _energy(degraded.astype(np.float64) - reference)),

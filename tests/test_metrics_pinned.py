@@ -1,0 +1,193 @@
+"""Every metric of a few utterances, pinned to the last bit to the values that the
+metrics gave before scoring was made faster (commit d7eec23: speechmos's own DNSMOS and
+PLCMOS procedures, pystoi's ``stoi`` called once per measure). A change that moves any
+score, even in the last digit, fails here.
+
+The cases cover DNSMOS's window rules: a clip doubled eight times to reach 9.01 s, one
+doubled once, clips of 14 and 17 s, and one of 24 s in which speechmos skips windows 7
+to 13 (their end, ``(idx + 9.01) * 16000``, truncates one sample short).
+
+``python tests/test_metrics_pinned.py`` prints the current values in the form below.
+"""
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
+
+from specrestore import dsp, metrics
+from specrestore.audio import read_audio
+
+SR = 16000
+PARAMS = dsp.StftParams(512, 128)
+EVERY_METRIC = [*metrics.INTRUSIVE, *metrics.NON_INTRUSIVE]
+REALMINI_FILES = {
+    "arctic": ["cmu_arctic/bdl/arctic_a0030.wav"],
+    "lj": ["ljspeech/LJ/LJ001-0030.flac"],
+    "libri14": ["librispeech/103/103-1240-0000.flac"],
+    "libri24": ["librispeech/229/229-130880-0000.flac", "ljspeech/LJ/LJ001-0030.flac"],
+}
+# (case, speech, corruption): gaps are zeroed spans scored with their sample mask.
+CASES = [
+    ("arctic_gaps", "arctic", "gaps"),
+    ("lj_noise", "lj", "noise"),
+    ("libri14_gaps_noise", "libri14", "gaps_noise"),
+    ("libri24_noise", "libri24", "noise"),
+    ("synthetic_noise", "synthetic", "noise"),
+]
+
+PINNED = {
+    "arctic_gaps": {
+        "pesq": 1.4043431282043457,
+        "stoi": 0.8540261993594265,
+        "estoi": 0.7733053909188855,
+        "lsd": 3.8626444339752197,
+        "lsd_seed2": math.nan,
+        "snr": 7.7749807025555295,
+        "si_sdr": 6.981860702133453,
+        "region_snr": 0.0,
+        "region_lsd": 23.032806499598408,
+        "plcmos": 2.7535783290863036,
+        "dnsmos_sig": 2.863045971573207,
+        "dnsmos_bak": 3.980492386047163,
+        "dnsmos_ovrl": 2.659829834923814,
+    },
+    "lj_noise": {
+        "pesq": 1.0307509899139404,
+        "stoi": 0.8463465345472881,
+        "estoi": 0.6515983983296234,
+        "lsd": 29.495271682739258,
+        "lsd_seed2": 6.576611042022705,
+        "snr": 5.000000033170124,
+        "si_sdr": 5.005998317074367,
+        "region_snr": 5.000000033170124,
+        "region_lsd": 29.495271682739258,
+        "plcmos": 2.2436206499735514,
+        "dnsmos_sig": 3.09213179822913,
+        "dnsmos_bak": 1.6194063852168303,
+        "dnsmos_ovrl": 1.7567672807649912,
+    },
+    "libri14_gaps_noise": {
+        "pesq": 1.054085612297058,
+        "stoi": 0.6634396581835216,
+        "estoi": 0.5045454920587601,
+        "lsd": 21.315401077270508,
+        "lsd_seed2": math.nan,
+        "snr": 4.205788817219622,
+        "si_sdr": 3.451672930965306,
+        "region_snr": 0.0,
+        "region_lsd": 21.732384917969792,
+        "plcmos": 1.6015037616093954,
+        "dnsmos_sig": 2.981176472124,
+        "dnsmos_bak": 2.2316997202190114,
+        "dnsmos_ovrl": 1.9503087043794196,
+    },
+    "libri24_noise": {
+        "pesq": 1.033197045326233,
+        "stoi": 0.800748262356252,
+        "estoi": 0.5760418048170743,
+        "lsd": 29.536550521850586,
+        "lsd_seed2": 6.626652240753174,
+        "snr": 5.000000399694448,
+        "si_sdr": 5.005789990970031,
+        "region_snr": 5.000000399694448,
+        "region_lsd": 29.536550521850586,
+        "plcmos": 1.5272058963775634,
+        "dnsmos_sig": 3.4189651465658693,
+        "dnsmos_bak": 1.754362338328201,
+        "dnsmos_ovrl": 1.9313198947061945,
+    },
+    "synthetic_noise": {
+        "pesq": 1.1178306341171265,
+        "stoi": 0.9078394545668329,
+        "estoi": 0.38627824991635,
+        "lsd": 25.109888076782227,
+        "lsd_seed2": 4.991055488586426,
+        "snr": 5.000000264290273,
+        "si_sdr": 4.996521388996572,
+        "region_snr": 5.000000264290273,
+        "region_lsd": 25.109888076782227,
+        "plcmos": 2.009829378128052,
+        "dnsmos_sig": 1.7757667774821226,
+        "dnsmos_bak": 1.290720502902589,
+        "dnsmos_ovrl": 1.3067949092871367,
+    },
+}
+
+
+def synthetic_voice(seconds: float = 5.0) -> np.ndarray:
+    """A voiced, syllable-modulated harmonic signal with breath noise: speech-like
+    enough for every metric, and made only with NumPy's seeded generator."""
+    rng = np.random.default_rng(2026)
+    t = np.arange(int(seconds * SR)) / SR
+    f0 = 120 + 20 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / SR
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 30))
+    envelope = np.clip(np.sin(2 * np.pi * 3.1 * t), 0, None) ** 2
+    x = envelope * voiced + 0.01 * rng.standard_normal(len(t))
+    return (0.1 * x / np.max(np.abs(x))).astype(np.float32)
+
+
+def load_speech(name: str, realmini: Path | None) -> np.ndarray:
+    if name == "synthetic":
+        return synthetic_voice()
+    if realmini is None:
+        pytest.skip("real speech not available: ../shared/data/realmini is absent")
+    parts = []
+    for relative in REALMINI_FILES[name]:
+        data, rate = read_audio(realmini / relative)
+        parts.append(dsp.resample(dsp.to_mono(data), rate, SR))
+    return dsp.normalise_level(np.concatenate(parts).astype(np.float32), SR, -26)[0]
+
+
+def corrupt(x: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray | None]:
+    rng = np.random.default_rng(len(x))
+    degraded, mask = x.copy(), None
+    if "noise" in kind:
+        noise = rng.standard_normal(len(x)).astype(np.float32)
+        degraded = degraded + noise * np.sqrt(np.sum(x**2) / np.sum(noise**2) / 10 ** (5 / 10))
+    if "gaps" in kind:
+        mask = np.zeros(len(x), dtype=bool)
+        for start in rng.integers(0, len(x) - 3200, size=max(1, len(x) // SR)):
+            mask[start : start + int(rng.integers(160, 3200))] = True
+        degraded[mask] = 0
+    return (degraded / max(1.0, float(np.max(np.abs(degraded))))).astype(np.float32), mask
+
+
+def score(case: str, realmini: Path | None) -> dict[str, float]:
+    _, speech, kind = next(c for c in CASES if c[0] == case)
+    x = load_speech(speech, realmini)
+    degraded, mask = corrupt(x, kind)
+    row = metrics.evaluate(x, degraded, SR, PARAMS, EVERY_METRIC, mask, None, case, metrics.NonIntrusive(1))
+    return {m: row[m] for m in EVERY_METRIC}
+
+
+@pytest.fixture(scope="module")
+def speech_root() -> Path | None:
+    root = Path(__file__).resolve().parents[2] / "shared" / "data" / "realmini"
+    return root if (root / "manifest.csv").is_file() else None
+
+
+@pytest.mark.parametrize("case", [c[0] for c in CASES])
+def test_every_score_is_the_pinned_value_to_the_last_bit(case, speech_root):
+    scores = score(case, speech_root)
+    assert set(scores) == set(PINNED[case])
+    differing = {
+        m: (scores[m], PINNED[case][m])
+        for m in scores
+        if not (scores[m] == PINNED[case][m] or (math.isnan(scores[m]) and math.isnan(PINNED[case][m])))
+    }
+    assert not differing, f"{case}: (now, pinned) {differing}"
+
+
+if __name__ == "__main__":
+    root = Path(__file__).resolve().parents[2] / "shared" / "data" / "realmini"
+    for case, _, _ in CASES:
+        print(f"    {case!r}: {{")
+        for metric, value in score(case, root).items():
+            print(f"        {metric!r}: {value!r},")
+        print("    },")
