@@ -33,7 +33,7 @@ from specrestore.dsp import StftParams
 from specrestore.features import prepare_shard, stft_shard
 from specrestore.manifest import prepare_manifest
 from specrestore.noise import build_bank, collect_babble_talkers
-from specrestore.store import ArrayFile, write_arrays
+from specrestore.store import ArrayFile, ArrayWriter
 
 TARGET = 200.0
 
@@ -92,10 +92,8 @@ def main():
     def resample_all():
         tables = []
         for shard, rows in manifest.groupby("shard"):
-            audio, _, table, _ = prepare_shard(rows, sample_rate, config["preprocess"]["level_dbfs"])
-            write_arrays(
-                work / f"audio-{shard}.npz", {f"audio/{k}": v for k, v in audio.items()}, {"sample_rate": sample_rate}
-            )
+            with ArrayWriter(work / f"audio-{shard}.npz", {"sample_rate": sample_rate}) as arrays:
+                _, table, _ = prepare_shard(rows, sample_rate, config["preprocess"]["level_dbfs"], arrays)
             tables.append(table)
         return pd.concat(tables, ignore_index=True)
 
@@ -105,9 +103,8 @@ def main():
 
     def stft_all():
         for shard, table in utterances.groupby("shard"):
-            with ArrayFile(work / f"audio-{shard}.npz") as audio:
-                arrays, _ = stft_shard(audio, table, params, stft["magnitude_dtype"])
-            write_arrays(work / f"stft-{shard}.npz", arrays, stft)
+            with ArrayFile(work / f"audio-{shard}.npz") as audio, ArrayWriter(work / f"stft-{shard}.npz", stft) as out:
+                stft_shard(audio, table, params, stft["magnitude_dtype"], out)
         return utterances
 
     clock.measure("stft cache (magnitude + phase, write)", lambda t: t["duration_s"].sum(), stft_all)
@@ -136,9 +133,9 @@ def main():
 
         def corrupt_all(task=task, name=name):
             for shard, table in utterances.groupby("shard"):
-                with ArrayFile(work / f"audio-{shard}.npz") as audio:
-                    arrays, _, _ = corrupt_shard(audio, table, task, params, sample_rate, config["seed"], noise_bank)
-                write_arrays(work / f"corrupt-{name}-{shard}.npz", arrays)
+                path = work / f"corrupt-{name}-{shard}.npz"
+                with ArrayFile(work / f"audio-{shard}.npz") as audio, ArrayWriter(path) as out:
+                    corrupt_shard(audio, table, task, params, sample_rate, config["seed"], noise_bank, False, out)
             return utterances
 
         clock.measure(f"corrupt {name} ({'+'.join(task.corruptions)})", lambda t: t["duration_s"].sum(), corrupt_all)

@@ -144,11 +144,11 @@ def test_mixtures(corpus: Path, seed: int, snrs: tuple[float, ...]) -> list[dict
     with tempfile.TemporaryDirectory() as scratch:
         archives = {}
         for shard, rows in manifest.groupby("shard"):
-            audio, _, table, _ = prepare_shard(rows, SR, -26.0)
+            arrays, table, _ = prepare_shard(rows, SR, -26.0)
             archives[shard] = Path(scratch) / f"{shard:03d}.npz"
-            write_arrays(archives[shard], {f"audio/{k}": v for k, v in audio.items()})
+            write_arrays(archives[shard], arrays)
             tables.append(table)
-            test |= {k: audio[k] for k in table.loc[table["split"] == "test", "id"]}
+            test |= {k: arrays[f"audio/{k}"] for k in table.loc[table["split"] == "test", "id"]}
         talkers = collect_babble_talkers(pd.concat(tables, ignore_index=True), archives, seed)
     recordings = build_bank(["test"], list(KINDS), 4, 10.0, SR, seed, talkers)
     bank = NoiseBank(

@@ -50,7 +50,7 @@ def test_bad_files_are_listed_and_readable_ones_converted(bad_folder):
     folder, expected, voice, rate = bad_folder
     entries, rejected = scan_folder(folder)
     manifest = build_manifest(entries, {"train": 1.0}, seed=1, n_shards=1)
-    prepared, _, table, shard_rejected = prepare_shard(manifest, 16000, -26.0)
+    prepared, table, shard_rejected = prepare_shard(manifest, 16000, -26.0)
     reasons = {p.split("/")[-1]: r for p, r in zip(rejected["path"], rejected["reason"])}
     reasons |= {p.split("/")[-1]: r for p, r in zip(shard_rejected["path"], shard_rejected["reason"])}
     assert set(reasons) == {name for name, reason in expected.items() if reason}
@@ -59,7 +59,7 @@ def test_bad_files_are_listed_and_readable_ones_converted(bad_folder):
     converted = table.set_index("source_path")
     assert len(converted) == 2
     for row in converted.itertuples():
-        signal = prepared[row.id]
+        signal = prepared[f"audio/{row.id}"]
         assert signal.ndim == 1 and signal.dtype == np.float32
         assert row.n_samples == pytest.approx(len(voice) * 16000 / rate, abs=2)
         assert dsp.active_level_db(signal, 16000) == pytest.approx(-26.0, abs=0.1)

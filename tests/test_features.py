@@ -1,9 +1,10 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from specrestore import dsp
 from specrestore.features import stft_shard
-from specrestore.store import ArrayFile, write_arrays
+from specrestore.store import ArrayFile, ArrayWriter, write_arrays
 
 
 def test_stft_cache_round_trip(tmp_path, speech_16k):
@@ -26,3 +27,26 @@ def test_stft_cache_round_trip(tmp_path, speech_16k):
 def test_write_is_atomic(tmp_path):
     write_arrays(tmp_path / "a.npz", {"x/1": np.arange(3)})
     assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]
+
+
+def test_a_shard_written_one_array_at_a_time_reads_like_one_written_at_once(tmp_path):
+    arrays = {"audio/a": np.arange(5, dtype=np.float32), "mask/a": np.array([True, False]), "audio/b": np.ones(3)}
+    write_arrays(tmp_path / "whole.npz", arrays, {"sample_rate": 16000})
+    with ArrayWriter(tmp_path / "streamed.npz", {"sample_rate": 16000}) as writer:
+        for name, array in arrays.items():
+            writer[name] = array
+        assert not (tmp_path / "streamed.npz").exists()  # only once the block ends
+    with ArrayFile(tmp_path / "whole.npz") as whole, ArrayFile(tmp_path / "streamed.npz") as streamed:
+        assert streamed.meta == whole.meta == {"sample_rate": 16000}
+        assert sorted(streamed.ids("audio")) == sorted(whole.ids("audio")) == ["a", "b"]
+        for name in arrays:
+            prefix, utt = name.split("/")
+            np.testing.assert_array_equal(streamed.get(prefix, utt), whole.get(prefix, utt))
+            assert streamed.get(prefix, utt).dtype == arrays[name].dtype
+
+
+def test_a_failed_streamed_write_leaves_nothing(tmp_path):
+    with pytest.raises(KeyError, match="written twice"), ArrayWriter(tmp_path / "s.npz") as writer:
+        writer["audio/a"] = np.zeros(2)
+        writer["audio/a"] = np.zeros(2)
+    assert list(tmp_path.iterdir()) == []

@@ -249,8 +249,8 @@ def test_final_split_counts_leave_out_recordings_the_resample_stage_rejects(tmp_
     manifest, rejected = prepare_manifest(tmp_path / "corpus", {}, {"min_duration_s": 0.5}, FRACTIONS, 1, 2)
     assert list(rejected["reason"].str.split(":").str[0]) == ["zero-length file"]
     shards = [prepare_shard(manifest[manifest["shard"] == s], 16000, -26) for s in (0, 1)]
-    utterances = pd.concat([table for _, _, table, _ in shards], ignore_index=True)
-    late = pd.concat([rejects for _, _, _, rejects in shards], ignore_index=True)
+    utterances = pd.concat([table for _, table, _ in shards], ignore_index=True)
+    late = pd.concat([rejects for _, _, rejects in shards], ignore_index=True)
     assert sorted(late["path"].map(lambda p: p.split("/")[-1])) == sorted(
         name for name, reason in expected.items() if reason and name != "empty.wav"
     )

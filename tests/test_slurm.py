@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import REPO, run, tiny_config
 
@@ -88,6 +89,7 @@ def runs(slurm, tmp_path_factory):
         CONFIG,
         "--workflow-profile", str(PROFILE),
         "--set-threads", "train=1",
+        "--resources", "group_slots=2",  # a grouped job may then ask for this node's 2 cores
         "--slurm-init-seconds-before-status-checks", "5",
         "--jobs", "4",
         env=slurm,
@@ -101,15 +103,21 @@ def test_every_job_went_through_the_scheduler(runs):
     submitted = re.findall(r"submitted with SLURM jobid (\d+)", runs["output"])
     assert submitted and sorted(job["JobId"] for job in jobs) == sorted(submitted)
     assert all(job["JobState"] == "COMPLETED" for job in jobs), [(j["Comment"], j["JobState"]) for j in jobs]
-    rules = {re.match(r"rule_(.+?)(_wildcards_.*)?$", job["Comment"]).group(1) for job in jobs}
-    assert rules == {
-        "synthesize_demo", "manifest", "resample", "stft", "corrupt", "train",
-        "restore_classical", "restore_model", "evaluate", "example_figure", "audio_examples",
+    names = {re.match(r"rule_(.+?)(_wildcards_.*)?$", job["Comment"]).group(1) for job in jobs}
+    assert names == {
+        "synthesize_demo", "manifest", "resample", "train", "example_figure", "audio_examples",
         "training_figure", "difficulty_figure",
+        # the profile's groups: one submission per shard, and per (task, shard)
+        "features_000", "features_001", "score_gap_000", "score_gap_001",
     }  # fmt: skip
-    assert not rules & LOCAL_RULES
-    evaluate = [job for job in jobs if job["Comment"].startswith("rule_evaluate_")]
-    assert len(evaluate) == 4 * 2  # corrupted, interp.corrupted, lpc, cnn8.corrupted, two shards each
+    assert not names & LOCAL_RULES
+    # Each scoring group restored and scored its shard with every system: corrupted,
+    # interp.corrupted, lpc, cnn8.corrupted.
+    for shard in ("000", "001"):
+        for system in ("corrupted", "interp.corrupted", "lpc", "cnn8.corrupted"):
+            assert (runs["cluster"] / f"results/metrics/gap/{system}/{shard}.parquet").is_file()
+    logs = runs["cluster"] / ".snakemake" / "slurm_logs"
+    assert {p.name for p in logs.iterdir()} >= {"group_score_gap_000", "group_features_000"}
 
 
 def test_training_was_granted_a_gpu(runs):
@@ -124,7 +132,11 @@ def test_training_was_granted_a_gpu(runs):
 def test_resources_reach_the_scheduler(runs):
     by_rule = {job["Comment"].split("_wildcards_")[0]: job for job in runs["jobs"]}
     assert "mem=16000M" in by_rule["rule_train"]["TRES"]  # the profile's set-resources
-    assert "mem=4000M" in by_rule["rule_stft"]["TRES"]  # the rule's own mem_mb
+    assert "mem=2000M" in by_rule["rule_resample"]["TRES"]  # the rule's own mem_mb
+    # A group runs two jobs side by side (group_slots=2): two cores, and the memory of
+    # the two largest (stft 4000 MB beside a 2000 MB corruption).
+    features = [job for job in runs["jobs"] if job["Comment"].startswith("rule_features_")]
+    assert features and all(job["NumCPUs"] == "2" and "mem=6000M" in job["TRES"] for job in features)
     assert by_rule["rule_synthesize_demo"]["NumCPUs"] == "2"  # the rule's threads
     assert by_rule["rule_train"]["TimeLimit"] == "08:00:00"
 
@@ -156,5 +168,31 @@ def test_site_settings_are_filled_in_one_place(tmp_path):
     jobs = re.findall(r"^rule (\w+):\n(.*?)^\s+resources: (.*?)$", result.stdout, re.M | re.S)
     resources = {name: dict(re.findall(r"(\w+)=([^,]+)", line)) for name, _, line in jobs}
     assert resources["train"]["slurm_partition"] == "gpu-a100" and resources["train"]["gpu"] == "1"
-    assert resources["stft"]["slurm_partition"] == "cpu-short" and "gpu" not in resources["stft"]
+    assert resources["resample"]["slurm_partition"] == "cpu-short" and "gpu" not in resources["resample"]
     assert all(r["slurm_account"] == "proj42" for r in resources.values())
+
+
+def _submissions(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """What a dry run through the profile would submit: group jobs counted by group
+    (their member jobs are printed indented), other jobs by rule, local rules left out."""
+    counts: dict[str, int] = {}
+    for line in result.stdout.splitlines():
+        group = re.search(r"Group job ([a-z]+)_", line)
+        rule = re.match(r"rule (\w+):", line)
+        name = f"group {group.group(1)}" if group else rule.group(1) if rule else None
+        if name and name not in LOCAL_RULES | {"table_page", "summary_page"}:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def test_short_jobs_are_submitted_in_groups(tmp_path):
+    """The default tasks with 4 shards: restoration and scoring per (task, shard), the
+    STFT cache and corruptions per shard, each one submission."""
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    config = {**yaml.safe_load((REPO / "config.yaml").read_text()), "shards": 4}
+    result = run(tmp_path / "work", config, "--workflow-profile", str(PROFILE), "--dry-run")
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = _submissions(result)
+    assert counts["group score"] == 4 * 4 and counts["group features"] == 4
+    assert not {"stft", "corrupt", "restore_classical", "restore_model", "evaluate"} & set(counts)
+    assert sum(counts.values()) == 61, counts

@@ -51,10 +51,13 @@ else:
     task = Task.from_config(snakemake.wildcards.task, snakemake.params.spec)
     rate = snakemake.params.sample_rate
     complex_model = model == "cunet"
+    # The fixed validation batches hold validation_batches x batch_size patches: as many
+    # utterances are enough to draw them from, and memory stays the same for any corpus.
+    valid_limit = min(n for n in (limit, training["validation_batches"] * training["batch_size"]) if n)
     if complex_model:
-        valid = load_waveform_items(inputs.clean, inputs.corrupted, inputs.corruption, {"valid"}, limit)
+        valid = load_waveform_items(inputs.clean, inputs.corrupted, inputs.corruption, {"valid"}, valid_limit)
     else:
-        valid = load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {"valid"}, params, limit)
+        valid = load_pairs(inputs.stft, inputs.corrupted, inputs.corruption, {"valid"}, params, valid_limit)
     if task.noise is not None and snakemake.params.noise == "paired":
         # The corpus's own noisy recordings exist for its utterances only, not for fresh mixtures.
         if complex_model:

@@ -357,14 +357,17 @@ def corrupt_shard(
     seed: int,
     noise_bank: NoiseBank | None = None,
     paired: bool = False,
+    arrays=None,
 ):
     """Corrupt every utterance of a shard. Returns the arrays (``audio/<id>``, and
-    ``mask/<id>`` or ``tfmask/<id>`` where the task has them), a per-utterance table
-    and a table of the corrupted regions. ``paired``: noise comes from each utterance's
-    own noisy recording (``noisy/<id>`` in ``audio``)."""
+    ``mask/<id>`` or ``tfmask/<id>`` where the task has them; put into ``arrays`` as
+    they are made, a dict by default), a per-utterance table and a table of the
+    corrupted regions. ``paired``: noise comes from each utterance's own noisy
+    recording (``noisy/<id>`` in ``audio``)."""
     import pandas as pd
 
-    arrays, rows, regions = {}, [], []
+    arrays = {} if arrays is None else arrays
+    rows, regions = [], []
     for row in table.sort_values("id").itertuples(index=False):
         noisy = audio.get("noisy", row.id) if paired and task.noise is not None else None
         result = corrupt(

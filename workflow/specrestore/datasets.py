@@ -31,7 +31,7 @@ import pandas as pd
 from . import baselines, dsp
 from .corruption import Corrupted, NoiseBank, Task, corrupt
 from .normalization import EPSILON, Normalization, fit_normalization
-from .store import ArrayFile
+from .store import ArrayFile, StoredArray
 
 TARGETS = ("clean", "residual", "mask")
 
@@ -242,22 +242,26 @@ TRAIN_SPLIT = "train"
 
 @dataclass
 class CleanUtterance:
+    """A clean training utterance: its audio in memory, or left in its array file
+    (:class:`~specrestore.store.StoredArray`) and read a slice at a time."""
+
     id: str
-    audio: np.ndarray
+    audio: np.ndarray | StoredArray
 
 
 def load_clean_audio(
     clean_archives: list[str], summary_path: str, splits: set[str], max_utterances: int | None = None
 ) -> list[CleanUtterance]:
-    """The clean waveforms of the utterances in ``splits`` (float32), shard by shard, in
-    id order; at most ``max_utterances``."""
+    """The clean waveforms of the utterances in ``splits`` (float32, left in their
+    array files), shard by shard, in id order; at most ``max_utterances``."""
     summary = pd.read_parquet(summary_path, columns=["id", "split"])
     wanted = set(summary.loc[summary["split"].isin(splits), "id"])
     utterances = []
     for path in clean_archives:
         with ArrayFile(path) as archive:
             for utt_id in sorted(wanted.intersection(archive.ids("audio"))):
-                utterances.append(CleanUtterance(utt_id, archive.get("audio", utt_id).astype(np.float32)))
+                # Left in the file: training reads the excerpts it corrupts, a second or two each.
+                utterances.append(CleanUtterance(utt_id, archive.stored("audio", utt_id)))
                 if max_utterances and len(utterances) >= max_utterances:
                     return utterances
     return utterances
@@ -284,8 +288,9 @@ class FreshCorruption:
     def __len__(self) -> int:
         return len(self.utterances)
 
-    def clean_magnitudes(self) -> list[np.ndarray]:
-        return [np.abs(dsp.stft(u.audio, self.stft)) for u in self.utterances]
+    def clean_magnitudes(self):
+        """The clean magnitudes, one utterance at a time."""
+        return (np.abs(dsp.stft(np.asarray(u.audio, np.float32), self.stft)) for u in self.utterances)
 
     def settings(self) -> dict:
         """The corruption settings a run depends on (see ``training.run_settings``)."""
@@ -293,7 +298,7 @@ class FreshCorruption:
 
     def arrays(self):
         """Every array the batches are made from: the clean speech, then the noise."""
-        yield from (u.audio for u in self.utterances)
+        yield from (np.asarray(u.audio, np.float32) for u in self.utterances)
         if self.noise_bank is not None:
             table = self.noise_bank.table
             for noise_id in sorted(table.loc[table["split"] == TRAIN_SPLIT, "id"]):

@@ -9,6 +9,7 @@ prepared utterance.
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 
 import numpy as np
 import pandas as pd
@@ -35,12 +36,15 @@ SHARD_COLUMNS = [
 
 
 def prepare_shard(
-    manifest: pd.DataFrame, sample_rate: int, level_dbfs: float
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], pd.DataFrame, pd.DataFrame]:
-    """Audio (id → float32 mono at ``sample_rate``), the noisy partners of paired
-    corpora (``noisy_path`` in the manifest; same id, same gain, so their SNR is kept),
-    the per-utterance table and the rejected recordings of one shard's manifest rows."""
-    audio, noisy, rows, rejected = {}, {}, [], []
+    manifest: pd.DataFrame, sample_rate: int, level_dbfs: float, arrays: MutableMapping | None = None
+) -> tuple[MutableMapping, pd.DataFrame, pd.DataFrame]:
+    """The arrays of one shard's manifest rows: ``audio/<id>`` (float32 mono at
+    ``sample_rate``) and, for paired corpora (``noisy_path`` in the manifest),
+    ``noisy/<id>`` (same gain, so their SNR is kept); the per-utterance table; and the
+    rejected recordings. ``arrays``: where each array goes as soon as it is made (an
+    :class:`~specrestore.store.ArrayWriter` holds none in memory); a dict by default."""
+    arrays = {} if arrays is None else arrays
+    rows, rejected = [], []
     paired = "noisy_path" in manifest.columns
     for row in manifest.sort_values("id").itertuples(index=False):
         try:
@@ -61,9 +65,9 @@ def prepare_shard(
                 {"path": row.path, "id": row.id, "stage": "resample", "reason": f"conversion failed: {err!r}"}
             )
             continue
-        audio[row.id] = signal
+        arrays[f"audio/{row.id}"] = signal
         if paired:
-            noisy[row.id] = noisy_signal
+            arrays[f"noisy/{row.id}"] = noisy_signal
         rows.append(
             {
                 "id": row.id,
@@ -79,7 +83,7 @@ def prepare_shard(
             }
         )
     table = pd.DataFrame(rows, columns=SHARD_COLUMNS)
-    return audio, noisy, table, pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
+    return arrays, table, pd.DataFrame(rejected, columns=REJECTED_COLUMNS)
 
 
 def _noisy_partner(path: str, clean_frames: int, clean_rate: int, sample_rate: int, gain_db: float) -> np.ndarray:
@@ -95,11 +99,17 @@ def _noisy_partner(path: str, clean_frames: int, clean_rate: int, sample_rate: i
 
 
 def stft_shard(
-    audio: ArrayFile, table: pd.DataFrame, params: dsp.StftParams, dtype: str = "float32"
-) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
-    """``mag/<id>`` and ``phase/<id>`` arrays, (n_freq, n_frames) each, and a table of
-    the utterances with their frame counts."""
-    arrays, rows = {}, []
+    audio: ArrayFile,
+    table: pd.DataFrame,
+    params: dsp.StftParams,
+    dtype: str = "float32",
+    arrays: MutableMapping | None = None,
+) -> tuple[MutableMapping, pd.DataFrame]:
+    """``mag/<id>`` and ``phase/<id>`` arrays, (n_freq, n_frames) each, put into
+    ``arrays`` as they are made (a dict by default), and a table of the utterances with
+    their frame counts."""
+    arrays = {} if arrays is None else arrays
+    rows = []
     for row in table.itertuples(index=False):
         spec = dsp.stft(audio.get("audio", row.id), params)
         arrays[f"mag/{row.id}"] = np.abs(spec).astype(dtype, copy=False)

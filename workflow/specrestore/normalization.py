@@ -13,6 +13,7 @@ restoration applies exactly the scale the model was trained with.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -54,14 +55,45 @@ class Normalization:
         return cls(**json.loads(Path(path).read_text()))
 
 
-def fit_normalization(kind: str, magnitudes: list[np.ndarray]) -> Normalization:
-    """Statistics from a list of (n_freq, n_frames) clean training magnitudes."""
+def fit_normalization(kind: str, magnitudes: Iterable[np.ndarray]) -> Normalization:
+    """Statistics of (n_freq, n_frames) clean training magnitudes, taken one utterance
+    at a time so that fitting holds one utterance in memory, not the training set:
+    per-bin sums in float64 for ``logmag_standard``; a histogram of 0.01 dB bins for
+    ``global_scale``'s percentiles (linear within a bin, as ``np.percentile`` is
+    between values)."""
     if kind not in KINDS:
         raise ValueError(f"unknown normalization {kind!r}; choose one of {KINDS}")
-    stacked = np.concatenate([np.asarray(m, np.float32) for m in magnitudes], axis=1)
     if kind == "logmag_standard":
-        logs = np.log(np.maximum(stacked, EPSILON))
-        return Normalization(kind, logs.mean(axis=1).tolist(), np.maximum(logs.std(axis=1), 1e-3).tolist())
-    decibels = 20 * np.log10(np.maximum(stacked, EPSILON))
-    low, high = np.percentile(decibels, [0.1, 99.9])
-    return Normalization(kind, low_db=float(low), high_db=float(max(high, low + 1)))
+        total = squares = None
+        count = 0
+        for magnitude in magnitudes:
+            logs = np.log(np.maximum(np.asarray(magnitude, np.float32), EPSILON)).astype(np.float64)
+            total = logs.sum(axis=1) if total is None else total + logs.sum(axis=1)
+            squares = np.square(logs).sum(axis=1) if squares is None else squares + np.square(logs).sum(axis=1)
+            count += logs.shape[1]
+        if not count:
+            raise ValueError("no training magnitudes to fit the normalization on")
+        mean = total / count
+        std = np.sqrt(np.maximum(squares / count - np.square(mean), 0))
+        return Normalization(kind, mean.tolist(), np.maximum(std, 1e-3).tolist())
+    counts = np.zeros(len(DB_EDGES) - 1, dtype=np.int64)
+    for magnitude in magnitudes:
+        decibels = 20 * np.log10(np.maximum(np.asarray(magnitude, np.float32), EPSILON))
+        counts += np.histogram(np.clip(decibels, DB_EDGES[0], DB_EDGES[-1]), DB_EDGES)[0]
+    if not counts.sum():
+        raise ValueError("no training magnitudes to fit the normalization on")
+    low, high = (_histogram_percentile(counts, q) for q in (0.1, 99.9))
+    return Normalization(kind, low_db=low, high_db=float(max(high, low + 1)))
+
+
+# Every magnitude from EPSILON (-120 dB) to far above any STFT of audio in [-1, 1].
+DB_EDGES = np.linspace(-120.0, 120.0, 24001)
+
+
+def _histogram_percentile(counts: np.ndarray, q: float) -> float:
+    position = q / 100 * (counts.sum() - 1)
+    cumulative = np.cumsum(counts)
+    index = int(np.searchsorted(cumulative, position, side="right"))
+    before = cumulative[index - 1] if index else 0
+    width = DB_EDGES[1] - DB_EDGES[0]
+    return float(DB_EDGES[index] + width * (position - before + 0.5) / counts[index])

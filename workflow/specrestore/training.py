@@ -361,7 +361,7 @@ def spectrogram_data(train_data, valid_pairs, options: dict, training: dict, tar
                 train_data, normalization, target, patch_frames, batch_size, steps, data_seed, with_mask
             )
 
-        corruption, train_arrays = train_data.settings(), list(train_data.arrays())
+        corruption, train_arrays = train_data.settings(), train_data.arrays()
     else:
         train_arrays, normalization = prepare(train_data, options["normalization"], target)
 
@@ -537,7 +537,7 @@ def train_complex_model(
 
     if isinstance(train_data, FreshCorruption):
         dataset = fresh(seed, training["steps_per_epoch"])
-        corruption, train_arrays = train_data.settings(), list(train_data.arrays())
+        corruption, train_arrays = train_data.settings(), train_data.arrays()
     else:
         dataset = fixed(train_data, seed, training["steps_per_epoch"])
         corruption, train_arrays = "fixed copies", list(dataset.arrays())
