@@ -16,14 +16,9 @@ META_KEY = "__meta__"
 
 
 def write_arrays(path: str | Path, arrays: dict[str, np.ndarray], meta: dict | None = None) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = dict(arrays)
-    payload[META_KEY] = np.array(json.dumps(meta or {}, sort_keys=True))
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as handle:
-        np.savez(handle, **payload)
-    os.replace(partial, path)
+    with ArrayWriter(path, meta) as writer:
+        for name, array in arrays.items():
+            writer[name] = array
 
 
 class ArrayWriter:
@@ -88,7 +83,8 @@ class ArrayFile:
     def stored(self, prefix: str, utt_id: str) -> StoredArray:
         """A 1-D array left in the file: its length is known, and a slice of it is read
         when asked for, so that training on a corpus holds none of its audio."""
-        return StoredArray(self.path, f"{prefix}/{utt_id}")
+        name = f"{prefix}/{utt_id}"
+        return StoredArray(self.path, name, self._npz.zip.getinfo(name + ".npy"))
 
     def has(self, prefix: str, utt_id: str) -> bool:
         return f"{prefix}/{utt_id}" in self._npz.files
@@ -107,10 +103,10 @@ class StoredArray:
     """A 1-D array inside an uncompressed array file, read a slice at a time
     (``stored[a:b]``, or ``np.asarray(stored)`` for all of it)."""
 
-    def __init__(self, path: str | Path, name: str):
+    def __init__(self, path: str | Path, name: str, info: zipfile.ZipInfo):
+        """``info``: the array's entry in the archive's directory, which the open
+        :class:`ArrayFile` has already read."""
         self.path = Path(path)
-        with zipfile.ZipFile(self.path) as archive:
-            info = archive.getinfo(name + ".npy")
         if info.compress_type != zipfile.ZIP_STORED:
             raise ValueError(f"{self.path}: {name} is compressed; only stored arrays can be read in slices")
         with open(self.path, "rb") as handle:
