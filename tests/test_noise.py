@@ -59,3 +59,35 @@ def test_bank_is_per_split_at_a_fixed_level_and_deterministic(speech_16k):
     assert all(set(r.sources) <= {"v1", "v2"} for r in babble if r.split == "train")
     train_audio = {r.audio.tobytes() for r in bank if r.split == "train"}
     assert not train_audio & {r.audio.tobytes() for r in bank if r.split == "test"}
+
+
+def test_babble_talkers_stay_in_their_archives_and_make_the_same_bank(speech_16k, tmp_path):
+    import pandas as pd
+
+    from specrestore.store import StoredArray, write_arrays
+
+    speakers = ["v1", "v1", "v2", "t1", "t1", "x1"]
+    splits = ["valid", "valid", "valid", "train", "train", "test"]
+    rows = [
+        {"id": f"u{i}", "speaker": speaker, "split": split, "shard": i % 2}
+        for i, (speaker, split) in enumerate(zip(speakers, splits))
+    ]
+    audio_files = {}
+    for shard in (0, 1):
+        path = tmp_path / f"{shard}.npz"
+        write_arrays(path, {f"audio/{r['id']}": speech_16k[i] for i, r in enumerate(rows) if r["shard"] == shard})
+        audio_files[shard] = str(path)
+    talkers = noise.collect_babble_talkers(pd.DataFrame(rows), audio_files, seed=7)
+    assert {split: sorted(by) for split, by in talkers.items()} == {
+        "train": ["v1", "v2"],
+        "valid": ["x1"],
+        "test": ["t1"],
+    }
+    assert all(isinstance(u, StoredArray) for split in talkers.values() for us in split.values() for u in us)
+    loaded = {s: {k: [np.asarray(u) for u in us] for k, us in by.items()} for s, by in talkers.items()}
+    assert [a.tobytes() for a in loaded["test"]["t1"]] == [speech_16k[3].tobytes(), speech_16k[4].tobytes()]
+    args = (["train", "valid", "test"], ["babble"], 3, 2.0, SR, 7)
+    lazy = noise.build_bank(*args, talkers, (1, 2))
+    eager = noise.build_bank(*args, loaded, (1, 2))
+    assert [r.audio.tobytes() for r in lazy] == [r.audio.tobytes() for r in eager]
+    assert [r.sources for r in lazy] == [r.sources for r in eager]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .seeding import rng_for
+from .store import ArrayFile, StoredArray
 
 KINDS = ("white", "pink", "brown", "hum", "bursts", "babble")
 BANK_LEVEL_DB = -30.0  # every bank recording is stored at this mean power
@@ -105,7 +106,7 @@ def babble(
     out = np.zeros(n, dtype=np.float64)
     for name in chosen:
         utterances = [talkers[name][i] for i in rng.permutation(len(talkers[name]))]
-        stream = np.concatenate(utterances)
+        stream = np.concatenate([np.asarray(u) for u in utterances])
         stream = np.roll(stream, -int(rng.integers(len(stream))))
         stream = np.tile(stream, int(np.ceil(n / len(stream))))[:n]
         out += _at_level(stream, 0.0)
@@ -160,13 +161,12 @@ def build_bank(
 
 def collect_babble_talkers(
     utterances, audio_files: dict[int, str], seed: int, per_speaker: int = 8
-) -> dict[str, dict[str, list[np.ndarray]]]:
+) -> dict[str, dict[str, list[StoredArray]]]:
     """For each split, the speech its babble may use: up to ``per_speaker`` utterances
     (a seeded choice) of every speaker of its source split. ``utterances`` is the table
     of prepared utterances (id, speaker, split, shard); ``audio_files`` maps a shard to
-    its audio archive."""
-    from .store import ArrayFile
-
+    its audio archive. The utterances stay in their archives (read when a babble
+    recording uses them): a corpus of thousands of speakers would not fit in memory."""
     speakers_by_split = {s: sorted(g["speaker"].unique()) for s, g in utterances.groupby("split")}
     wanted: dict[str, list] = {}
     for split in speakers_by_split:
@@ -190,7 +190,7 @@ def collect_babble_talkers(
                     if row.shard not in cache:
                         cache[row.shard] = ArrayFile(audio_files[row.shard])
                     archive = cache[row.shard]
-                    talkers[split].setdefault(row.speaker, []).append(archive.get("audio", row.id))
+                    talkers[split].setdefault(row.speaker, []).append(archive.stored("audio", row.id))
     finally:
         for archive in cache.values():
             archive.close()
