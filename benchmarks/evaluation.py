@@ -19,8 +19,15 @@ Part 4 (``--peers-quality``): the noise task of presets/realmini.yaml on its tes
 segment), each utterance at 0, 5 and 10 dB, restored by spectral gating and the two
 peers; prints PESQ and DNSMOS OVRL per system, overall and per SNR.
 
+Part 5 (``--dnsmos-hop-effect RESULTS``): what a DNSMOS window hop above the reference
+1 s (``evaluation.dnsmos_window_hop_s``) changes, on a finished run's restored noise-task
+test audio (e.g. ``results/realmini``): every system's files scored both ways, the
+per-utterance differences, each system's mean, and the CPU time of each.
+
+``--dnsmos-window-hop-s N`` scores part 1 with that hop instead of the reference.
+
     python benchmarks/evaluation.py [--files 40] [--scaling] [--workdir DIR] [--peers] [--peers-quality]
-        [--no-metrics]
+        [--no-metrics] [--dnsmos-window-hop-s N] [--dnsmos-hop-effect RESULTS [--task noise]]
 """
 
 import os
@@ -71,7 +78,7 @@ def config_tasks() -> list[Task]:
     return [Task.from_config(task["name"], spec) for task, spec in zip(config["tasks"], specs)]
 
 
-def throughput(corpus: Path, n_files: int) -> None:
+def throughput(corpus: Path, n_files: int, dnsmos_window_hop_s: int = 1) -> None:
     """Per task: seconds of audio scored per CPU second with every metric of the task,
     and each metric's share, scoring the corrupted input as the evaluate stage scores a
     system (peak resident memory of this process is printed at the end)."""
@@ -82,10 +89,12 @@ def throughput(corpus: Path, n_files: int) -> None:
         {r.id: r.audio for r in recordings},
         pd.DataFrame([{"id": r.id, "kind": r.kind, "split": r.split} for r in recordings]),
     )
-    scorer = metrics.NonIntrusive(threads=1)
+    scorer = metrics.NonIntrusive(threads=1, dnsmos_window_hop_s=dnsmos_window_hop_s)
     scorer.plcmos(speech[0][:SR], SR, "warm-up")  # sessions are made once per job
     scorer.dnsmos(speech[0][:SR], SR)
     print(f"{len(speech)} recordings, {seconds / 60:.1f} min of audio, one core, every metric of each task")
+    if dnsmos_window_hop_s != 1:
+        print(f"DNSMOS windows every {dnsmos_window_hop_s} s (not the reference procedure)")
     summary, shares = {}, {}
     for task in config_tasks():
         chosen = metrics.metrics_for(task.corruptions)
@@ -199,6 +208,49 @@ def peer_quality(corpus: Path, seed: int) -> None:
     print(noisy.groupby("snr_db")["kind"].value_counts().unstack(fill_value=0).to_string())
 
 
+def dnsmos_hop_effect(results: Path, task: str, hop_s: int) -> None:
+    import soundfile as sf
+
+    reference = metrics.NonIntrusive(threads=1)
+    faster = metrics.NonIntrusive(threads=1, dnsmos_window_hop_s=hop_s)
+    rows, cpu = [], {"reference": 0.0, "hop": 0.0}
+    systems = sorted(p for p in (results / "restored" / task).iterdir() if p.is_dir())
+    if not systems:
+        raise SystemExit(f"{results}/restored/{task}: no restored systems")
+    for system in systems:
+        for path in sorted(system.glob("*/*.flac")):
+            audio, rate = sf.read(path, dtype="float32")
+            started = time.process_time()
+            ours = reference.dnsmos(audio, rate)
+            cpu["reference"] += time.process_time() - started
+            started = time.process_time()
+            theirs = faster.dnsmos(audio, rate)
+            cpu["hop"] += time.process_time() - started
+            row = {"system": system.name, "id": path.stem, "seconds": len(audio) / rate}
+            for measure in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl"):
+                row[measure], row[f"{measure} hop"] = ours[measure], theirs[measure]
+            rows.append(row)
+    scores = pd.DataFrame(rows)
+    minutes = scores["seconds"].sum() / 60
+    print(f"\n{results}: {task}, {len(systems)} systems, {len(scores)} files, {minutes:.1f} min of audio")
+    print(
+        f"DNSMOS CPU time: reference (1 s hop) {cpu['reference']:.1f} s, {hop_s} s hop {cpu['hop']:.1f} s "
+        f"({cpu['reference'] / cpu['hop']:.2f}x faster)"
+    )
+    for measure in ("dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl"):
+        change = scores[f"{measure} hop"] - scores[measure]
+        print(
+            f"{measure}: per file change mean {change.mean():+.3f}, mean |change| {change.abs().mean():.3f}, "
+            f"largest |change| {change.abs().max():.3f}; unchanged (one window either way) "
+            f"{(change == 0).mean():.0%} of files"
+        )
+    means = scores.groupby("system")[["dnsmos_ovrl", "dnsmos_ovrl hop"]].mean()
+    means["change"] = means["dnsmos_ovrl hop"] - means["dnsmos_ovrl"]
+    means["rank"] = means["dnsmos_ovrl"].rank(ascending=False).astype(int)
+    means["rank hop"] = means["dnsmos_ovrl hop"].rank(ascending=False).astype(int)
+    print(means.sort_values("rank").to_string(float_format=lambda v: f"{v:.3f}"))
+
+
 def scaling(workdir: Path | None) -> None:
     scratch = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="specrestore-scaling-"))
@@ -236,13 +288,19 @@ def main():
     parser.add_argument("--peers-quality", action="store_true", help="PESQ and DNSMOS of the peers on realmini")
     parser.add_argument("--no-metrics", action="store_true", help="skip the metric throughput (part 1)")
     parser.add_argument("--seed", type=int, default=1234, help="the config seed (split, noise, mixtures)")
+    parser.add_argument("--dnsmos-window-hop-s", type=int, default=1, help="DNSMOS window hop for part 1")
+    parser.add_argument("--dnsmos-hop-effect", type=Path, metavar="RESULTS", help="a finished run's results folder")
+    parser.add_argument("--task", default="noise", help="its task for --dnsmos-hop-effect")
     args = parser.parse_args()
+    if args.dnsmos_hop_effect:
+        dnsmos_hop_effect(args.dnsmos_hop_effect, args.task, max(args.dnsmos_window_hop_s, 2))
+        return
     corpus = Path(args.corpus)
     if not corpus.is_dir():
         print(f"skipping the parts on real speech: {args.corpus} not found")
     else:
         if not args.no_metrics:
-            throughput(corpus, args.files)
+            throughput(corpus, args.files, args.dnsmos_window_hop_s)
         if args.peers:
             peer_speed(corpus, args.files)
         if args.peers_quality:

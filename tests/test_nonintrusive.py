@@ -102,3 +102,25 @@ def test_unscorable_audio_is_reported(scorer):
         scorer.dnsmos(np.zeros(0, dtype=np.float32), SR)
     with pytest.raises(nonintrusive.Missing, match="beyond full scale"):
         scorer.plcmos(np.full(SR, 1.5, dtype=np.float32), SR, "loud")
+
+
+def test_a_longer_window_hop_keeps_every_nth_reference_window():
+    n = 40 * SR
+    reference = nonintrusive.window_bounds(n)
+    assert nonintrusive.window_bounds(n, 3) == [b for b in reference if (b[0] // SR) % 3 == 0]
+    assert nonintrusive.window_bounds(int(11.4 * SR), 9) == [(0, int(9.01 * SR))]
+    for hop in (0, 10, 1.5):
+        with pytest.raises(ValueError, match="DNSMOS window hop"):
+            nonintrusive.NonIntrusive(dnsmos_window_hop_s=hop)
+
+
+def test_dnsmos_with_a_window_hop_is_the_mean_of_those_reference_windows(reference_dnsmos):
+    x = _signal(13.5, seed=5)
+    hop = nonintrusive.NonIntrusive(threads=1, dnsmos_window_hop_s=3)
+    got = hop.dnsmos(x, SR)
+    # Each kept window scored by speechmos on its own (a 9.01 s clip is one window).
+    windows = [reference_dnsmos(x[start:end], SR, False) for start, end in nonintrusive.window_bounds(len(x), 3)]
+    assert len(windows) == 2
+    for ours, theirs in (("dnsmos_sig", "sig_mos"), ("dnsmos_bak", "bak_mos"), ("dnsmos_ovrl", "ovrl_mos")):
+        assert got[ours] == pytest.approx(np.mean([w[theirs] for w in windows]), rel=1e-12)
+    assert got != nonintrusive.NonIntrusive(threads=1).dnsmos(x, SR)

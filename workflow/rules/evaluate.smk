@@ -43,6 +43,7 @@ rule evaluate:
         corruptions=lambda wildcards: CORRUPTIONS[wildcards.task],
         stft=config["stft"],
         sample_rate=config["sample_rate"],
+        dnsmos_window_hop_s=config["evaluation"]["dnsmos_window_hop_s"],
     threads: 1
     resources:
         mem_mb=2000,

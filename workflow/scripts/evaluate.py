@@ -21,6 +21,7 @@ with ArrayFile(snakemake.input.clean) as clean, ArrayFile(snakemake.input.corrup
         snakemake.params.sample_rate,
         StftParams.from_config(snakemake.params.stft),
         snakemake.threads,
+        snakemake.params.dnsmos_window_hop_s,
     )
 scores.to_parquet(snakemake.output[0], index=False)
 log.info("scored %d utterances", len(scores))

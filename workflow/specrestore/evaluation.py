@@ -35,10 +35,11 @@ def evaluate_shard(
     sample_rate: int,
     params: dsp.StftParams,
     threads: int = 1,
+    dnsmos_window_hop_s: int = 1,
 ) -> pd.DataFrame:
     """Every metric the task is scored with, per restored utterance."""
     chosen = metrics.metrics_for(corruptions)
-    scorer = metrics.NonIntrusive(threads)
+    scorer = metrics.NonIntrusive(threads, dnsmos_window_hop_s)
     info = corruption_table.set_index("id")
     rows = []
     for utt_id in restored["id"]:
