@@ -64,7 +64,7 @@ def run_pipeline(workdir: Path, config: dict, cores: int) -> pd.DataFrame:
     subprocess.run(command, check=True, env=env)
     rows = []
     for tsv in sorted((workdir / "results" / "benchmarks").rglob("*.tsv")):
-        rule = tsv.relative_to(workdir / "results" / "benchmarks").parts[0]
+        rule = tsv.relative_to(workdir / "results" / "benchmarks").parts[0].removesuffix(".tsv")
         table = pd.read_csv(tsv, sep="\t")
         rows.append({"rule": rule, "job": str(tsv), "max_rss_mb": float(table["max_rss"].max())})
     return pd.DataFrame(rows)
