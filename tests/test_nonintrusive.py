@@ -114,12 +114,14 @@ def test_a_longer_window_hop_keeps_every_nth_reference_window():
             nonintrusive.NonIntrusive(dnsmos_window_hop_s=hop)
 
 
-def test_dnsmos_with_a_window_hop_is_the_mean_of_those_reference_windows(reference_dnsmos):
-    x = _signal(13.5, seed=5)
-    hop = nonintrusive.NonIntrusive(threads=1, dnsmos_window_hop_s=3)
+@pytest.mark.parametrize("hop_s, seconds", [(3, 13.5), (9, 40.0)])
+def test_dnsmos_with_a_window_hop_is_the_mean_of_those_reference_windows(hop_s, seconds, reference_dnsmos):
+    x = _signal(seconds, seed=5)
+    hop = nonintrusive.NonIntrusive(threads=1, dnsmos_window_hop_s=hop_s)
     got = hop.dnsmos(x, SR)
-    # Each kept window scored by speechmos on its own (a 9.01 s clip is one window).
-    windows = [reference_dnsmos(x[start:end], SR, False) for start, end in nonintrusive.window_bounds(len(x), 3)]
+    # Each kept window scored by speechmos on its own (a 9.01 s clip is one window);
+    # at a 9 s hop the windows share no frames and are run one by one.
+    windows = [reference_dnsmos(x[a:b], SR, False) for a, b in nonintrusive.window_bounds(len(x), hop_s)]
     assert len(windows) == 2
     for ours, theirs in (("dnsmos_sig", "sig_mos"), ("dnsmos_bak", "bak_mos"), ("dnsmos_ovrl", "ovrl_mos")):
         assert got[ours] == pytest.approx(np.mean([w[theirs] for w in windows]), rel=1e-12)

@@ -264,9 +264,17 @@ class NonIntrusive:
         frames = np.lib.stride_tricks.sliding_window_view(audio[:end], DNSMOS_FRAME)[::DNSMOS_HOP]
         frames = np.ascontiguousarray(frames)
         maps = _FrontMaps(front, frames)
+        # Windows that share no frames gain nothing from the shared front layers, and
+        # their edges would cost two excerpts each: such a window is run on its own.
+        apart = self.dnsmos_window_hop_s >= DNSMOS_WINDOW_WHOLE_S
         scores = {"sig": [], "bak": [], "ovr": []}
         for start, _ in bounds:
-            window = maps.window(start // SAMPLE_RATE)
+            second = start // SAMPLE_RATE
+            if apart:
+                first = second * DNSMOS_FRAMES_PER_SECOND
+                window = maps.run(first, first + DNSMOS_FRAMES_PER_WINDOW)
+            else:
+                window = maps.window(second)
             raw = back.run(None, {DNSMOS_FRONT_OUTPUT: window[None]})[0][0]
             for key, value in zip(scores, DNSMOS.get_polyfit_val(None, *raw, False)):
                 scores[key].append(value)
