@@ -148,7 +148,8 @@ class _FrontMaps:
         ONNX Runtime's convolutions round differently on maps of up to 64 frames, so
         no part shorter than a second is ever run."""
         assert stop - first >= DNSMOS_MIN_RUN_FRAMES, (first, stop)
-        return self.session.run(None, {DNSMOS_FRONT_INPUT: self.frames[None, first:stop]})[0][0]
+        frames = np.ascontiguousarray(self.frames[None, first:stop])
+        return self.session.run(None, {DNSMOS_FRONT_INPUT: frames})[0][0]
 
     def _interior(self, first: int, stop: int) -> np.ndarray:
         hi = min(len(self.frames), stop + DNSMOS_EDGE_FRAMES)
@@ -261,8 +262,9 @@ class NonIntrusive:
         audio = doubled_to_window(at_16k(degraded, sample_rate)).astype("float32")
         bounds = window_bounds(len(audio), self.dnsmos_window_hop_s)
         end = bounds[-1][1]
+        # A view: each run copies only its own frames (a copy of all of them would be
+        # twice the clip's size).
         frames = np.lib.stride_tricks.sliding_window_view(audio[:end], DNSMOS_FRAME)[::DNSMOS_HOP]
-        frames = np.ascontiguousarray(frames)
         maps = _FrontMaps(front, frames)
         # Windows that share no frames gain nothing from the shared front layers, and
         # their edges would cost two excerpts each: such a window is run on its own.
