@@ -94,14 +94,20 @@ def cut_model(path: str, inputs: dict[str, list], outputs: dict[str, list]) -> b
     return cut.SerializeToString()
 
 
+def check_window_hop(hop_s: int) -> int:
+    """A DNSMOS window hop: whole seconds, at most a window's whole seconds."""
+    if not (isinstance(hop_s, int) and 1 <= hop_s <= DNSMOS_WINDOW_WHOLE_S):
+        raise ValueError(f"DNSMOS window hop must be 1 to {DNSMOS_WINDOW_WHOLE_S} whole seconds, got {hop_s!r}")
+    return hop_s
+
+
 def window_bounds(n_samples: int, hop_s: int = 1) -> list[tuple[int, int]]:
     """speechmos's DNSMOS windows over a clip already doubled to length, computed with
     the same floating-point expressions: ``(idx + 9.01) * 16000`` truncates to one
     sample short for some ``idx`` (7 to 23, 119 to 122, ...), and speechmos skips those
     windows, so they are skipped here too. ``hop_s`` > 1 keeps every ``hop_s``-th
     window start of the reference procedure (which has one a second)."""
-    if not (isinstance(hop_s, int) and 1 <= hop_s <= DNSMOS_WINDOW_WHOLE_S):
-        raise ValueError(f"DNSMOS window hop must be 1 to {DNSMOS_WINDOW_WHOLE_S} whole seconds, got {hop_s!r}")
+    check_window_hop(hop_s)
     length = int(DNSMOS_WINDOW_S * SAMPLE_RATE)
     hops = int(np.floor(n_samples / SAMPLE_RATE) - DNSMOS_WINDOW_S) + 1
     bounds = []
@@ -197,9 +203,8 @@ class NonIntrusive:
     reference procedure."""
 
     def __init__(self, threads: int = 1, dnsmos_window_hop_s: int = 1):
-        window_bounds(0, dnsmos_window_hop_s)  # checks the hop before any job work
         self.threads = threads
-        self.dnsmos_window_hop_s = dnsmos_window_hop_s
+        self.dnsmos_window_hop_s = check_window_hop(dnsmos_window_hop_s)
         self._plcmos = None
         self._dnsmos = None
 
