@@ -28,6 +28,7 @@ localrules:
     summary_table,
     table_page,
     summary_page,
+    nonintrusive_networks,
 
 
 rule all:

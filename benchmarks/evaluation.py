@@ -272,6 +272,13 @@ def scaling(workdir: Path | None) -> None:
         started = time.perf_counter()
         subprocess.run([*snakemake, "--cores", str(cores), "--forcerun", "evaluate", "--until", "evaluate"], check=True)
         times[cores] = time.perf_counter() - started
+        # Each job's own wall time (its benchmark file): what the cores spent inside
+        # jobs, against the stage's time, which adds Snakemake's work between them.
+        jobs = [pd.read_csv(f, sep="\t")["s"].iloc[0] for f in workdir.glob("results/benchmarks/evaluate/*/*/*.tsv")]
+        print(
+            f"{cores} core(s): stage {times[cores]:.1f} s; {len(jobs)} evaluate jobs, their wall times sum to "
+            f"{sum(jobs):.1f} s ({sum(jobs) / cores:.1f} s per core)"
+        )
     ratio = times[2] / times[1]
     print(f"evaluate stage of the default run: 1 core {times[1]:.1f} s, 2 cores {times[2]:.1f} s, ratio {ratio:.2f}")
     if scratch:

@@ -36,8 +36,11 @@ def reference_plcmos():
 
 
 @pytest.fixture(scope="module")
-def scorer():
-    return nonintrusive.NonIntrusive(threads=1)
+def scorer(tmp_path_factory):
+    """Reads the networks' parts from files, as the pipeline's scoring jobs do."""
+    folder = tmp_path_factory.mktemp("networks")
+    nonintrusive.write_network_parts(str(folder))
+    return nonintrusive.NonIntrusive(threads=1, network_parts=str(folder))
 
 
 def _signal(seconds: float, seed: int) -> np.ndarray:
@@ -95,6 +98,19 @@ def test_front_maps_do_not_grow_with_the_clip(scorer):
         held.append(maps.maps.shape[1])
     limit = nonintrusive.DNSMOS_FRAMES_PER_WINDOW + nonintrusive.DNSMOS_CHUNK_FRAMES
     assert max(held) <= limit and len(maps.excerpts) <= nonintrusive.DNSMOS_EXCERPTS_KEPT + 2
+
+
+def test_network_parts_from_files_score_as_parts_cut_in_memory(scorer, tmp_path):
+    x = _signal(5.3, seed=3)
+    in_memory = nonintrusive.NonIntrusive(threads=1)
+    assert in_memory.dnsmos(x, SR) == scorer.dnsmos(x, SR)
+    assert in_memory.plcmos(x, SR, "utt") == scorer.plcmos(x, SR, "utt")
+    nonintrusive.write_network_parts(str(tmp_path))
+    (tmp_path / "dnsmos_back.onnx").unlink()
+    with pytest.raises(FileNotFoundError, match="dnsmos_back.onnx: missing"):
+        nonintrusive.NonIntrusive(network_parts=str(tmp_path)).dnsmos(x, SR)
+    with pytest.raises(ValueError, match="no network part 'dnsmos'"):
+        nonintrusive.network_part("dnsmos")
 
 
 def test_unscorable_audio_is_reported(scorer):

@@ -23,7 +23,7 @@ CONFIG = tiny_config(
     tasks=[{"name": "gap", "gap": {}, "models": ["cnn8"]}],
     evaluation={"phase": ["corrupted"]},
 )
-LOCAL_RULES = {"all", "audio_summary", "task_table", "summary_table"}
+LOCAL_RULES = {"all", "audio_summary", "task_table", "summary_table", "nonintrusive_networks"}
 
 
 def why_slurm_cannot_run() -> str | None:

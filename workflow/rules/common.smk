@@ -18,6 +18,7 @@ from specrestore.audio import find_audio_files
 from specrestore.config import ConfigError, config_problems, load_schema, task_corruptions, task_models
 from specrestore.corpora.archives import needed_archives
 from specrestore.corruption import Task
+from specrestore.nonintrusive import NETWORK_PARTS
 from specrestore.report import config_digest, front_page, software_versions
 from specrestore.restoration import MODEL_METHODS, UNTRAINED_METHODS, parse_system, system_ids
 from specrestore.seeding import shard_name

@@ -29,9 +29,23 @@ rule restore_classical:
         "../scripts/restore.py"
 
 
+rule nonintrusive_networks:
+    """The parts of speechmos's PLCMOS and DNSMOS networks that the evaluate jobs run,
+    cut out once per run: loading `onnx` to cut them would cost every job half a second."""
+    output:
+        expand(f"{R}/models/scoring/{{part}}.onnx", part=NETWORK_PARTS),
+    conda:
+        "../../envs/evaluate.yaml"
+    log:
+        log_file("nonintrusive_networks"),
+    script:
+        "../scripts/nonintrusive_networks.py"
+
+
 rule evaluate:
     """Every metric of the task for one system and shard, one row per utterance."""
     input:
+        networks=rules.nonintrusive_networks.output,
         audio=f"{R}/restored/{{task}}/{{system}}/{{shard}}",
         restored=f"{R}/restored/{{task}}/{{system}}/{{shard}}.parquet",
         clean=f"{R}/audio/{{shard}}.npz",

@@ -2,6 +2,8 @@ from specrestore.joblog import job_log
 
 log = job_log(snakemake.log[0])
 
+from pathlib import Path
+
 import pandas as pd
 
 from specrestore.dsp import StftParams
@@ -22,6 +24,7 @@ with ArrayFile(snakemake.input.clean) as clean, ArrayFile(snakemake.input.corrup
         StftParams.from_config(snakemake.params.stft),
         snakemake.threads,
         snakemake.params.dnsmos_window_hop_s,
+        str(Path(snakemake.input.networks[0]).parent),
     )
 scores.to_parquet(snakemake.output[0], index=False)
 log.info("scored %d utterances", len(scores))

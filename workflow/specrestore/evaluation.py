@@ -36,10 +36,12 @@ def evaluate_shard(
     params: dsp.StftParams,
     threads: int = 1,
     dnsmos_window_hop_s: int = 1,
+    network_parts: str | None = None,
 ) -> pd.DataFrame:
-    """Every metric the task is scored with, per restored utterance."""
+    """Every metric the task is scored with, per restored utterance. ``network_parts``:
+    the folder of the non-intrusive networks' parts (see :class:`metrics.NonIntrusive`)."""
     chosen = metrics.metrics_for(corruptions)
-    scorer = metrics.NonIntrusive(threads, dnsmos_window_hop_s)
+    scorer = metrics.NonIntrusive(threads, dnsmos_window_hop_s, network_parts)
     info = corruption_table.set_index("id")
     rows = []
     for utt_id in restored["id"]:

@@ -17,7 +17,9 @@ speechmos's own.
   runs 15 times.
 
 The two parts of each network are cut out of the shipped models with ``onnx``, and
-each is run in one ONNX Runtime session per job, held to the job's threads.
+each is run in one ONNX Runtime session per job, held to the job's threads. Loading
+``onnx`` takes half a second, so the pipeline cuts the parts once per run
+(:func:`write_network_parts`) and each scoring job reads them from there.
 ``tests/test_nonintrusive.py`` compares every score with speechmos's own procedure.
 """
 
@@ -53,6 +55,7 @@ DNSMOS_FRONT_INPUT = "mos_estimator_logpow/concat:0"
 DNSMOS_CHUNK_FRAMES = 1000
 PLCMOS_ROUNDS = 15
 PLCMOS_ENCODER_OUTPUTS = ("onnx::Concat_335", "onnx::Concat_337")
+NETWORK_PARTS = ("dnsmos_front", "dnsmos_back", "plcmos_encoder", "plcmos_head")
 
 
 def model_file(module, folder: str, name: str) -> str:
@@ -92,6 +95,39 @@ def cut_model(path: str, inputs: dict[str, list], outputs: dict[str, list]) -> b
     )
     cut = onnx.helper.make_model(part, opset_imports=model.opset_import, ir_version=model.ir_version)
     return cut.SerializeToString()
+
+
+def network_part(name: str) -> bytes:
+    """One of :data:`NETWORK_PARTS`, cut out of the model speechmos ships."""
+    from speechmos import dnsmos, plcmos
+
+    if name.startswith("dnsmos"):
+        path = model_file(dnsmos, "dnsmos_models", "sig_bak_ovr.onnx")
+        maps = {DNSMOS_FRONT_OUTPUT: [1, 32, "frames", 161]}
+        if name == "dnsmos_front":
+            return cut_model(path, {DNSMOS_FRONT_INPUT: [1, "frames", DNSMOS_FRAME]}, maps)
+        if name == "dnsmos_back":
+            return cut_model(path, maps, {"Identity:0": [1, 3]})
+    if name.startswith("plcmos"):
+        path = model_file(plcmos, "plcmos_models", "plcmos_v2.onnx")
+        hidden = {output: [1, 32] for output in PLCMOS_ENCODER_OUTPUTS}
+        if name == "plcmos_encoder":
+            return cut_model(path, {"degraded_audio": [1, 1, "frames", 257]}, hidden)
+        if name == "plcmos_head":
+            return cut_model(path, {**hidden, "rater_embed": [1, 64]}, {"plcmos": []})
+    raise ValueError(f"no network part {name!r}; the parts are {', '.join(NETWORK_PARTS)}")
+
+
+def write_network_parts(folder: str) -> list[str]:
+    """Every network part as ``<folder>/<part>.onnx``; returns the paths."""
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for name in NETWORK_PARTS:
+        path = os.path.join(folder, f"{name}.onnx")
+        with open(path, "wb") as file:
+            file.write(network_part(name))
+        paths.append(path)
+    return paths
 
 
 def check_window_hop(hop_s: int) -> int:
@@ -200,10 +236,12 @@ class NonIntrusive:
     """PLCMOS and DNSMOS with their sessions made once and held to ``threads`` threads
     (an ONNX Runtime session left to itself takes every core of the machine).
     ``dnsmos_window_hop_s``: seconds between DNSMOS windows; 1, the default, is the
-    reference procedure."""
+    reference procedure. ``network_parts``: a folder written by
+    :func:`write_network_parts`; without it the parts are cut here."""
 
-    def __init__(self, threads: int = 1, dnsmos_window_hop_s: int = 1):
+    def __init__(self, threads: int = 1, dnsmos_window_hop_s: int = 1, network_parts: str | None = None):
         self.threads = threads
+        self.network_parts = network_parts
         self.dnsmos_window_hop_s = check_window_hop(dnsmos_window_hop_s)
         self._plcmos = None
         self._dnsmos = None
@@ -216,17 +254,21 @@ class NonIntrusive:
         options.inter_op_num_threads = 1
         return onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
+    def _part(self, name: str):
+        if self.network_parts is None:
+            return self._session(network_part(name))
+        path = os.path.join(self.network_parts, f"{name}.onnx")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path}: missing; write_network_parts writes the scoring networks' parts")
+        return self._session(path)
+
     def _plcmos_parts(self):
         if self._plcmos is None:
             from speechmos import plcmos
 
-            path = model_file(plcmos, "plcmos_models", "plcmos_v2.onnx")
-            hidden = {name: [1, 32] for name in PLCMOS_ENCODER_OUTPUTS}
-            encoder = cut_model(path, {"degraded_audio": [1, 1, "frames", 257]}, hidden)
-            head = cut_model(path, {**hidden, "rater_embed": [1, 64]}, {"plcmos": []})
             # Only its feature extraction (stft_transform) is used.
             features = plcmos.PLCMOS.__new__(plcmos.PLCMOS)
-            self._plcmos = features, self._session(encoder), self._session(head)
+            self._plcmos = features, self._part("plcmos_encoder"), self._part("plcmos_head")
         return self._plcmos
 
     def plcmos(self, degraded: np.ndarray, sample_rate: int, utt_id: str) -> float:
@@ -249,13 +291,7 @@ class NonIntrusive:
 
     def _dnsmos_parts(self):
         if self._dnsmos is None:
-            from speechmos import dnsmos
-
-            path = model_file(dnsmos, "dnsmos_models", "sig_bak_ovr.onnx")
-            maps = {DNSMOS_FRONT_OUTPUT: [1, 32, "frames", 161]}
-            front = cut_model(path, {DNSMOS_FRONT_INPUT: [1, "frames", DNSMOS_FRAME]}, maps)
-            back = cut_model(path, maps, {"Identity:0": [1, 3]})
-            self._dnsmos = self._session(front), self._session(back)
+            self._dnsmos = self._part("dnsmos_front"), self._part("dnsmos_back")
         return self._dnsmos
 
     def dnsmos(self, degraded: np.ndarray, sample_rate: int) -> dict[str, float]:
