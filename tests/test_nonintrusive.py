@@ -107,7 +107,7 @@ def test_network_parts_from_files_score_as_parts_cut_in_memory(scorer, tmp_path)
     assert in_memory.plcmos(x, SR, "utt") == scorer.plcmos(x, SR, "utt")
     nonintrusive.write_network_parts(str(tmp_path))
     (tmp_path / "dnsmos_back.onnx").unlink()
-    with pytest.raises(FileNotFoundError, match="dnsmos_back.onnx: missing"):
+    with pytest.raises(FileNotFoundError, match=r"dnsmos_back\.onnx: missing"):
         nonintrusive.NonIntrusive(network_parts=str(tmp_path)).dnsmos(x, SR)
     with pytest.raises(ValueError, match="no network part 'dnsmos'"):
         nonintrusive.network_part("dnsmos")
