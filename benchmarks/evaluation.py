@@ -3,11 +3,13 @@
 Part 1 (one core, in this process): real speech from ../shared/data/realmini, corrupted
 by each task of config.yaml with its own settings and scored with every metric of that
 task, as the evaluate stage scores a system; prints, per task, seconds of audio scored
-per CPU second and each metric's share of the time.
+per CPU second and each metric's share of the time; and, with the reference DNSMOS,
+the most the noise task could reach on this core if only the frames that DNSMOS's
+windows must see were run (each once, the windows' edges free).
 
 Part 2 (``--scaling``): runs the default pipeline in a scratch directory (or reuses
 ``--workdir``), then reruns only its evaluate jobs with ``--cores 1`` and ``--cores 2``
-and prints both wall-clock times and their ratio.
+and prints both wall-clock times, the sum of the jobs' own wall times, and the ratio.
 
 Part 3 (``--peers``): the real-time factor of the peer denoisers (DeepFilterNet3,
 RNNoise) on one core, on the same recordings at 16 kHz, one utterance at a time as the
@@ -95,7 +97,7 @@ def throughput(corpus: Path, n_files: int, dnsmos_window_hop_s: int = 1) -> None
     print(f"{len(speech)} recordings, {seconds / 60:.1f} min of audio, one core, every metric of each task")
     if dnsmos_window_hop_s != 1:
         print(f"DNSMOS windows every {dnsmos_window_hop_s} s (not the reference procedure)")
-    summary, shares = {}, {}
+    summary, shares, other_metrics_s = {}, {}, None
     for task in config_tasks():
         chosen = metrics.metrics_for(task.corruptions)
         cases = []
@@ -111,11 +113,57 @@ def throughput(corpus: Path, n_files: int, dnsmos_window_hop_s: int = 1) -> None
         summary[task.name] = {"metrics": len(chosen), "CPU s": cpu, "x real time": seconds / cpu}
         total = sum(timings.values())
         shares[task.name] = {metric: timings[metric] / total for metric in chosen if metric in timings}
+        dnsmos = sum(t for metric, t in timings.items() if metric.startswith("dnsmos"))
+        if dnsmos:
+            other_metrics_s = cpu * (1 - dnsmos / total)
     print(pd.DataFrame(summary).T.to_string(float_format=lambda v: f"{v:.1f}"))
     print("\nshare of each task's time per metric (STOI's entry holds the work it shares with ESTOI)")
     print(pd.DataFrame(shares).fillna(0).to_string(float_format=lambda v: f"{100 * v:.1f} %"))
+    if dnsmos_window_hop_s == 1 and other_metrics_s is not None:
+        dnsmos_ceiling(speech, seconds, other_metrics_s)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak resident memory of this process: {peak:.0f} MB")
+
+
+class _CountingSession:
+    """An ONNX Runtime session that counts the frames it is given and its CPU time."""
+
+    def __init__(self, session, frames_axis: int):
+        self.session, self.frames_axis, self.frames, self.cpu = session, frames_axis, 0, 0.0
+
+    def run(self, outputs, feed):
+        (value,) = feed.values()
+        self.frames += value.shape[self.frames_axis]
+        started = time.process_time()
+        result = self.session.run(outputs, feed)
+        self.cpu += time.process_time() - started
+        return result
+
+
+def dnsmos_ceiling(speech: list, seconds: float, other_metrics_s: float) -> None:
+    """How fast the noise task could be with DNSMOS's reference procedure: the frames
+    its front convolutions must see (the doubled clips' frames that some window covers,
+    once each), at the rate this core runs them, plus the back ends and the other
+    metrics, with the windows' edge frames counted as free."""
+    from specrestore import nonintrusive
+
+    scorer = metrics.NonIntrusive(threads=1)
+    front, back = (_CountingSession(part, axis) for part, axis in zip(scorer._dnsmos_parts(), (1, 2)))
+    scorer._dnsmos = front, back
+    for x in speech:
+        scorer.dnsmos(x, SR)
+    interiors = 0
+    for x in speech:
+        bounds = nonintrusive.window_bounds(len(nonintrusive.doubled_to_window(x)))
+        interiors += (bounds[-1][1] - nonintrusive.DNSMOS_FRAME) // nonintrusive.DNSMOS_HOP + 1
+    rate = front.frames / front.cpu
+    ceiling = seconds / (interiors / rate + back.cpu + other_metrics_s)
+    print(
+        f"\nDNSMOS front convolutions: {front.frames} frames run ({front.frames / seconds:.0f} per second of audio; "
+        f"{interiors} of them window interiors), {rate:.0f} frames per CPU second; back ends {back.cpu:.1f} s.\n"
+        f"Noise task with the reference DNSMOS if the windows' edges were free: at most {ceiling:.1f}x real time "
+        f"(interiors {interiors / rate:.1f} s, back ends {back.cpu:.1f} s, other metrics {other_metrics_s:.1f} s)"
+    )
 
 
 def peer_speed(corpus: Path, n_files: int) -> None:
