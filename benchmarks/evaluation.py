@@ -55,6 +55,7 @@ sys.path.insert(0, str(REPO / "workflow"))
 
 from specrestore import baselines, dsp, metrics, peers
 from specrestore.audio import find_audio_files, read_audio
+from specrestore.config import CORRUPTION_KEYS
 from specrestore.corruption import NoiseBank, NoiseParams, Task, corrupt
 from specrestore.features import prepare_shard
 from specrestore.manifest import build_manifest, scan_folder
@@ -76,7 +77,7 @@ def load_speech(corpus: Path, n_files: int) -> list:
 def config_tasks() -> list[Task]:
     """The tasks of the default config.yaml, with their own corruption settings."""
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    specs = [{k: v for k, v in task.items() if k not in ("name", "models")} for task in config["tasks"]]
+    specs = [{k: v for k, v in task.items() if k in CORRUPTION_KEYS} for task in config["tasks"]]
     return [Task.from_config(task["name"], spec) for task, spec in zip(config["tasks"], specs)]
 
 

@@ -11,6 +11,7 @@ from specrestore.config import (
     cross_key_problems,
     load_schema,
     schema_problems,
+    task_model_options,
     with_defaults,
 )
 
@@ -176,6 +177,40 @@ def test_a_malformed_task_leaves_the_others_checked():
         "config key 'tasks.0.gap.length_ms': [low, high] expected, got [50, 10]",
         "config key 'tasks.2.gap.length_ms': [low, high] expected, got [100, 20]",
         "config key 'tasks.3.bandhole.holes': [low, high] expected, got [4, 1]",
+    ]
+
+
+def test_a_task_sets_its_own_model_options_and_keeps_the_rest():
+    config = default_config()
+    config["model_options"] = {"cunet": {"depth": 2}}
+    noise = next(task for task in config["tasks"] if task["name"] == "noise")
+    noise["model_options"] = {"cunet": {"waveform_weight": 0.0}}
+    assert config_problems(config, SCHEMA) == []
+    config = filled(config)
+    own, gap = task_model_options(config, "noise", "cunet"), task_model_options(config, "gap", "cunet")
+    assert own["waveform_weight"] == 0.0 and gap["waveform_weight"] == 0.5
+    assert own["depth"] == gap["depth"] == 2 and own["filters"] == 8
+
+
+def test_a_tasks_own_model_options_are_checked_like_model_options():
+    config = default_config()
+    index, noise = next((i, task) for i, task in enumerate(config["tasks"]) if task["name"] == "noise")
+    noise["model_options"] = {
+        "cunet": {"waveform_weight": -1, "wave_weight": 0.0},
+        "cnn8": {"filters": 4},
+        "unet": {"depth": 6},
+    }
+    key = f"config key 'tasks.{index}.model_options"
+    assert config_problems(config, SCHEMA) == [
+        f"{key}.cunet.wave_weight' is not a known setting; known keys: depth, filters, compress, "
+        "complex_weight, waveform_weight",
+        f"{key}.cunet.waveform_weight': -1 is less than the minimum of 0",
+        f"{key}.cnn8': cnn8 is not one of this task's models",
+        f"config key 'training.patch_frames': 32 is not a multiple of 2**{key[12:]}.unet.depth (64)",
+    ]
+    noise["model_options"] = {"transformer": {}}
+    assert config_problems(config, SCHEMA) == [
+        f"{key}.transformer' is not a known setting; known keys: cnn8, unet, pix2pix, mfccnet, cunet"
     ]
 
 

@@ -15,7 +15,14 @@ sys.path.insert(0, LIBRARY_DIR)
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [LIBRARY_DIR, os.environ.get("PYTHONPATH")]))
 
 from specrestore.audio import find_audio_files
-from specrestore.config import ConfigError, config_problems, load_schema, task_corruptions, task_models
+from specrestore.config import (
+    ConfigError,
+    config_problems,
+    load_schema,
+    task_corruptions,
+    task_model_options,
+    task_models,
+)
 from specrestore.corpora.archives import needed_archives
 from specrestore.corruption import Task
 from specrestore.nonintrusive import NETWORK_PARTS

@@ -13,7 +13,7 @@ def sweep_patch_frames(context_ms, model):
     """Training patches of a per-context model: the longest gap with the context on
     both sides, rounded up to what the network's pooling needs."""
     frames = math.ceil((max(SWEEP_GRID["gap_ms"]) + 2 * context_ms) / 1000 * config["sample_rate"] / config["stft"]["hop"])
-    multiple = 2 ** config["model_options"][model].get("depth", 3)
+    multiple = 2 ** task_model_options(config, SWEEP["task"], model).get("depth", 3)
     return max(multiple, math.ceil(frames / multiple) * multiple)
 
 
@@ -45,7 +45,7 @@ rule sweep_train:
         setup=f"{SWEEP_DIR}/models/{{task}}/{{model}}/{{context}}ms/setup.json",
         history=f"{SWEEP_DIR}/models/{{task}}/{{model}}/{{context}}ms/history.csv",
     params:
-        options=lambda wildcards: config["model_options"][wildcards.model],
+        options=lambda wildcards: task_model_options(config, wildcards.task, wildcards.model),
         training=lambda wildcards: {
             **config["training"],
             "patch_frames": sweep_patch_frames(float(wildcards.context), wildcards.model),

@@ -17,7 +17,7 @@ rule train:
         setup=f"{R}/models/{{task}}/{{model}}/setup.json",
         history=f"{R}/models/{{task}}/{{model}}/history.csv",
     params:
-        options=lambda wildcards: config["model_options"][wildcards.model],
+        options=lambda wildcards: task_model_options(config, wildcards.task, wildcards.model),
         training=config["training"],
         corruptions=lambda wildcards: CORRUPTIONS[wildcards.task],
         spec=lambda wildcards: TASK_SPECS[wildcards.task],

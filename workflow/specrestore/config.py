@@ -35,6 +35,12 @@ def task_models(config: dict) -> dict[str, list[str]]:
     return {entry["name"]: list(entry.get("models", [])) for entry in config["tasks"]}
 
 
+def task_model_options(config: dict, task: str, model: str) -> dict:
+    """``model_options[model]`` with the task's own values for it (``tasks[].model_options``)."""
+    (entry,) = [entry for entry in config["tasks"] if entry["name"] == task]
+    return {**config["model_options"][model], **entry.get("model_options", {}).get(model, {})}
+
+
 def load_schema(path: str | Path) -> dict:
     with open(path) as handle:
         return yaml.safe_load(handle)
@@ -95,7 +101,49 @@ def config_problems(config: dict, schema: dict, workdir: str | Path = ".") -> li
     reads a value the schema rejected is left out: that value's key is already named,
     and comparing it with another would say nothing sound."""
     problems = schema_problems(config, schema)
-    return problems + cross_key_problems(with_defaults(config, schema), workdir, tolerate_malformed=bool(problems))
+    filled = with_defaults(config, schema)
+    tolerate = bool(problems)
+    try:
+        own_options = task_model_option_problems(filled, schema)
+    except _MALFORMED:
+        if not tolerate:
+            raise
+        own_options = []
+    return problems + own_options + cross_key_problems(filled, workdir, tolerate)
+
+
+def task_model_option_problems(config: dict, schema: dict) -> list[str]:
+    """A task's own model options checked as model_options are: each model's options
+    with the task's values in place, against that model's schema."""
+    from jsonschema import Draft202012Validator
+
+    tasks = config.get("tasks")
+    problems = []
+    for index, entry in enumerate(tasks if isinstance(tasks, list) else []):
+        options = entry.get("model_options") if isinstance(entry, dict) else None
+        if not isinstance(options, dict):
+            continue
+        for model, values in options.items():
+            where = f"tasks.{index}.model_options.{model}"
+            model_schema = schema["properties"]["model_options"]["properties"].get(model)
+            if model_schema is None:
+                continue  # the schema names it
+            if model not in entry.get("models", []):
+                problems.append(f"config key {where!r}: {model} is not one of this task's models")
+            if not isinstance(values, dict):
+                continue
+            merged = {**config["model_options"][model], **values}
+            validator = Draft202012Validator({**model_schema, "$defs": schema.get("$defs", {})})
+            for error in validator.iter_errors(merged):
+                if error.validator == "additionalProperties":
+                    known = list(model_schema["properties"])
+                    for name in sorted(set(values) - set(known)):
+                        problems.append(
+                            f"config key '{where}.{name}' is not a known setting; known keys: {', '.join(known)}"
+                        )
+                else:
+                    problems.append(f"config key {_key([where, *error.absolute_path])!r}: {error.message}")
+    return problems
 
 
 def with_defaults(config: dict, schema: dict) -> dict:
@@ -216,21 +264,34 @@ def _task_problems(config: dict, index: int) -> Iterator[str]:
 
 def _model_problems(config: dict) -> Iterator[str]:
     training = config["training"]
-    used = {name for entry in config["tasks"] for name in entry.get("models", [])}
-    for name in sorted(used & {"unet", "pix2pix"}):
-        depth = config["model_options"][name]["depth"]
-        if training["patch_frames"] % 2**depth:
-            yield (
-                f"config key 'training.patch_frames': {training['patch_frames']} is not a multiple of "
-                f"2**model_options.{name}.depth ({2**depth})"
-            )
+    problems = []  # a rule broken by model_options itself is named once, not per task
+    for index, entry in enumerate(config["tasks"]):
+        own = entry.get("model_options", {})
+        for name in entry.get("models", []):
+            options = task_model_options(config, entry["name"], name)
+            key = f"tasks.{index}.model_options.{name}" if name in own else f"model_options.{name}"
+            if name in ("unet", "pix2pix") and training["patch_frames"] % 2 ** options["depth"]:
+                problems.append(
+                    f"config key 'training.patch_frames': {training['patch_frames']} is not a multiple of "
+                    f"2**{key}.depth ({2 ** options['depth']})"
+                )
+            if (
+                name in ("cnn8", "unet")
+                and options["target"] == "residual"
+                and options["normalization"] != "global_scale"
+            ):
+                problems.append(
+                    f"config key '{key}.target': residual needs normalization global_scale "
+                    "(its bounded output cannot reach an unbounded log-magnitude difference)"
+                )
     for name in ("cnn8", "unet"):
         options = config["model_options"][name]
         if options["target"] == "residual" and options["normalization"] != "global_scale":
-            yield (
+            problems.append(
                 f"config key 'model_options.{name}.target': residual needs normalization global_scale "
                 "(its bounded output cannot reach an unbounded log-magnitude difference)"
             )
+    yield from dict.fromkeys(problems)
 
 
 def _sweep_problems(config: dict) -> list[str]:

@@ -17,6 +17,8 @@ from importlib import metadata
 
 import numpy as np
 
+from .config import CORRUPTION_KEYS
+
 PACKAGES = (
     "snakemake",
     "numpy",
@@ -58,9 +60,10 @@ def front_page(config: dict, digest: str, versions: dict[str, str]) -> str:
     models, evaluation, config digest and software."""
     tasks = []
     for entry in config["tasks"]:
-        corruption = {k: v for k, v in entry.items() if k not in ("name", "models")}
+        corruption = {k: v for k, v in entry.items() if k in CORRUPTION_KEYS}
         models = ", ".join(entry.get("models", [])) or "none"
-        tasks.append(f"- **{entry['name']}**: ``{json.dumps(corruption, sort_keys=True)}``; models: {models}")
+        own = f" (with ``{json.dumps(entry['model_options'], sort_keys=True)}``)" if entry.get("model_options") else ""
+        tasks.append(f"- **{entry['name']}**: ``{json.dumps(corruption, sort_keys=True)}``; models: {models}{own}")
     evaluation = config["evaluation"]
     lines = [
         "specrestore: speech restoration in the STFT domain",
