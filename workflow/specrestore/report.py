@@ -17,8 +17,6 @@ from importlib import metadata
 
 import numpy as np
 
-from .config import CORRUPTION_KEYS
-
 PACKAGES = (
     "snakemake",
     "numpy",
@@ -60,7 +58,7 @@ def front_page(config: dict, digest: str, versions: dict[str, str]) -> str:
     models, evaluation, config digest and software."""
     tasks = []
     for entry in config["tasks"]:
-        corruption = {k: v for k, v in entry.items() if k in CORRUPTION_KEYS}
+        corruption = {k: v for k, v in entry.items() if k not in ("name", "models", "model_options")}
         models = ", ".join(entry.get("models", [])) or "none"
         own = f" (with ``{json.dumps(entry['model_options'], sort_keys=True)}``)" if entry.get("model_options") else ""
         tasks.append(f"- **{entry['name']}**: ``{json.dumps(corruption, sort_keys=True)}``; models: {models}{own}")
