@@ -114,6 +114,17 @@ def test_known_bins_pass_through_and_an_untrained_model_is_the_first_fill():
     assert np.array_equal(output[known], x[known]) and not np.array_equal(output[~known], x[~known])
 
 
+def test_an_untrained_denoiser_passes_the_noisy_input_through():
+    x, _, _ = _fixed_batch()
+    model = models.build_complex_unet(STFT.n_freq, 16, with_mask=False, denoise=True, depth=2, filters=4)
+    assert np.array_equal(model.predict(x, verbose=0), x)  # the mask starts at 1
+    head = model.get_layer("mask_change")
+    head.set_weights([w - 0.1 for w in head.get_weights()])
+    output = model.predict(x, verbose=0)
+    magnitude = np.hypot(output[..., 0], output[..., 1])
+    assert np.all(magnitude <= np.hypot(x[..., 0], x[..., 1]) + 1e-7) and not np.allclose(output, x)
+
+
 def test_save_and_load_give_identical_predictions(tmp_path):
     x, missing, y = _fixed_batch()
     for model in (

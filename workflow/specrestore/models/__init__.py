@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .blocks import KeepKnownBins
 from .cnn8 import build_cnn8
-from .complex_unet import ComplexMask, ComplexRestorationLoss, CorrectInsideHoles, build_complex_unet
+from .complex_unet import ComplexMask, ComplexRestorationLoss, CorrectInsideHoles, MaskAroundOne, build_complex_unet
 from .mfccnet import build_mfccnet
 from .pix2pix import Pix2Pix, build_patchgan, build_pix2pix
 from .unet import build_unet
@@ -22,6 +22,7 @@ __all__ = [
     "ComplexRestorationLoss",
     "CorrectInsideHoles",
     "KeepKnownBins",
+    "MaskAroundOne",
     "Pix2Pix",
     "build_cnn8",
     "build_complex_unet",

@@ -11,9 +11,11 @@ for the phase.
   the missing-bin mask; inside the holes only, the network rescales and turns the fill
   (a complex gain) and adds to it, so known bins pass through unchanged and an
   untrained network is the classical fill.
-- noise (``denoise``): a bounded complex ratio mask (each part through tanh)
-  multiplies the noisy spectrum, as in DCCRN (Hu et al. 2020); with holes as well, the
-  correction inside them comes on top.
+- noise (``denoise``): a bounded complex ratio mask multiplies the noisy spectrum, as
+  in DCCRN (Hu et al. 2020), here ``1 + change`` with each part of the change through
+  tanh and starting at zero, so that an untrained network passes the noisy input
+  through (a mask that starts near zero returns near silence until training moves it);
+  with holes as well, the correction inside them comes on top.
 
 The loss (:class:`ComplexRestorationLoss`) sees both the spectrum and the waveform:
 compressed complex and magnitude errors, and an L1 error of the patch's waveform
@@ -43,11 +45,22 @@ class CorrectInsideHoles(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="specrestore")
 class ComplexMask(layers.Layer):
-    """A complex mask (two channels, real and imaginary) applied to a complex spectrum."""
+    """A complex mask (two channels, real and imaginary) applied to a complex spectrum.
+    Kept so that models saved before :class:`MaskAroundOne` still load."""
 
     def call(self, inputs):
         spectrum, mask = inputs
         return complex_product(spectrum, mask)
+
+
+@keras.saving.register_keras_serializable(package="specrestore")
+class MaskAroundOne(layers.Layer):
+    """The complex mask ``1 + change`` applied to a complex spectrum: a change of zero
+    passes the spectrum through."""
+
+    def call(self, inputs):
+        spectrum, change = inputs
+        return spectrum + complex_product(spectrum, change)
 
 
 def complex_product(a, b):
@@ -90,7 +103,8 @@ def build_complex_unet(
         return layers.Cropping2D(((0, pad), (0, 0)), name=f"{head_name}_crop")(y) if pad else y
 
     if denoise:
-        output = ComplexMask(name="apply_mask")([output, head(2, "tanh", "glorot_uniform", "complex_mask")])
+        # Starts at zero: before training the model returns the noisy input.
+        output = MaskAroundOne(name="apply_mask")([output, head(2, "tanh", "zeros", "mask_change")])
     if with_mask:
         # Starts at zero: before training the model returns the classical fill.
         correction = head(4, None, "zeros", "correction")
