@@ -208,6 +208,8 @@ def test_a_tasks_own_model_options_are_checked_like_model_options():
         f"{key}.cnn8': cnn8 is not one of this task's models",
         f"config key 'training.patch_frames': 32 is not a multiple of 2**{key[12:]}.unet.depth (64)",
     ]
+    noise["model_options"] = {"unet": {"depth": "deep"}}  # read again by the rules across keys
+    assert config_problems(config, SCHEMA) == [f"{key}.unet.depth': 'deep' is not of type 'integer'"]
     noise["model_options"] = {"transformer": {}}
     assert config_problems(config, SCHEMA) == [
         f"{key}.transformer' is not a known setting; known keys: cnn8, unet, pix2pix, mfccnet, cunet"

@@ -102,14 +102,12 @@ def config_problems(config: dict, schema: dict, workdir: str | Path = ".") -> li
     and comparing it with another would say nothing sound."""
     problems = schema_problems(config, schema)
     filled = with_defaults(config, schema)
-    tolerate = bool(problems)
     try:
-        own_options = task_model_option_problems(filled, schema)
+        problems += task_model_option_problems(filled, schema)
     except _MALFORMED:
-        if not tolerate:
+        if not problems:
             raise
-        own_options = []
-    return problems + own_options + cross_key_problems(filled, workdir, tolerate)
+    return problems + cross_key_problems(filled, workdir, tolerate_malformed=bool(problems))
 
 
 def task_model_option_problems(config: dict, schema: dict) -> list[str]:
