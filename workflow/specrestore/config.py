@@ -262,34 +262,25 @@ def _task_problems(config: dict, index: int) -> Iterator[str]:
 
 def _model_problems(config: dict) -> Iterator[str]:
     training = config["training"]
-    problems = []  # a rule broken by model_options itself is named once, not per task
+    used = {name for entry in config["tasks"] for name in entry.get("models", [])}
+    # Every set of options a model can train with: model_options', and each task's own.
+    variants = [(f"model_options.{name}", name, options) for name, options in config["model_options"].items()]
     for index, entry in enumerate(config["tasks"]):
-        own = entry.get("model_options", {})
-        for name in entry.get("models", []):
+        for name in entry.get("model_options", {}):
             options = task_model_options(config, entry["name"], name)
-            key = f"tasks.{index}.model_options.{name}" if name in own else f"model_options.{name}"
-            if name in ("unet", "pix2pix") and training["patch_frames"] % 2 ** options["depth"]:
-                problems.append(
-                    f"config key 'training.patch_frames': {training['patch_frames']} is not a multiple of "
-                    f"2**{key}.depth ({2 ** options['depth']})"
-                )
-            if (
-                name in ("cnn8", "unet")
-                and options["target"] == "residual"
-                and options["normalization"] != "global_scale"
-            ):
-                problems.append(
-                    f"config key '{key}.target': residual needs normalization global_scale "
-                    "(its bounded output cannot reach an unbounded log-magnitude difference)"
-                )
-    for name in ("cnn8", "unet"):
-        options = config["model_options"][name]
-        if options["target"] == "residual" and options["normalization"] != "global_scale":
-            problems.append(
-                f"config key 'model_options.{name}.target': residual needs normalization global_scale "
+            variants.append((f"tasks.{index}.model_options.{name}", name, options))
+    for key, name, options in variants:
+        if name in used & {"unet", "pix2pix"} and training["patch_frames"] % 2 ** options["depth"]:
+            yield (
+                f"config key 'training.patch_frames': {training['patch_frames']} is not a multiple of "
+                f"2**{key}.depth ({2 ** options['depth']})"
+            )
+        residual = name in ("cnn8", "unet") and options["target"] == "residual"
+        if residual and options["normalization"] != "global_scale":
+            yield (
+                f"config key '{key}.target': residual needs normalization global_scale "
                 "(its bounded output cannot reach an unbounded log-magnitude difference)"
             )
-    yield from dict.fromkeys(problems)
 
 
 def _sweep_problems(config: dict) -> list[str]:
