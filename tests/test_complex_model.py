@@ -85,6 +85,19 @@ def test_the_loss_sees_the_patch_waveform():
     assert float(waveform_only(target, rotated)) > 0.3
 
 
+def test_a_quiet_patch_weighs_by_its_level_in_the_waveform_term():
+    """The waveform error is relative to the batch's level: a near-silent patch with the
+    same relative error as a loud one adds as little as its samples do."""
+    spec = dsp.stft(voiced(0.5, 2), STFT)[:, 5:37]
+    target = np.stack([compress_spectrum(spec, 0.3), compress_spectrum(1e-3 * spec, 0.3)])
+    rotated = np.stack([compress_spectrum(spec * np.exp(0.5j), 0.3), compress_spectrum(1e-3 * spec * np.exp(0.5j), 0.3)])
+    waveform_only = models.ComplexRestorationLoss(STFT.n_fft, STFT.hop, complex_weight=0, waveform_weight=1)
+    per_patch = waveform_only.call(keras.ops.convert_to_tensor(target), keras.ops.convert_to_tensor(rotated))
+    loud, quiet = keras.ops.convert_to_numpy(per_patch)
+    assert quiet < 0.01 * loud  # each patch by its own level, both would be equal
+    assert loud > 0.3
+
+
 def _fixed_batch():
     rng = np.random.default_rng(4)
     clean = np.stack([compress_spectrum(dsp.stft(voiced(0.4, s), STFT)[:, :16], 0.3) for s in range(4)])
@@ -138,7 +151,7 @@ def test_save_and_load_give_identical_predictions(tmp_path):
         model.save(path)
         again = keras.saving.load_model(path)
         assert np.array_equal(model.predict(inputs, verbose=0), again.predict(inputs, verbose=0))
-        assert again.loss.get_config()["waveform_weight"] == 0.5
+        assert again.loss.get_config()["waveform_weight"] == 0.05
 
 
 def _trained_model_dir(tmp_path, corruptions, with_mask=True, denoise=False):

@@ -188,7 +188,7 @@ def test_a_task_sets_its_own_model_options_and_keeps_the_rest():
     assert config_problems(config, SCHEMA) == []
     config = filled(config)
     own, gap = task_model_options(config, "noise", "cunet"), task_model_options(config, "gap", "cunet")
-    assert own["waveform_weight"] == 0.0 and gap["waveform_weight"] == 0.5
+    assert own["waveform_weight"] == 0.0 and gap["waveform_weight"] == 0.05
     assert own["depth"] == gap["depth"] == 2 and own["filters"] == 8
 
 

@@ -121,7 +121,7 @@ def _overlap_add_kernel(n_fft: int) -> np.ndarray:
 class ComplexRestorationLoss(keras.losses.Loss):
     """``(1 - a) * |Y|c-error + a * Yc-error`` (mean squares of compressed magnitude and
     compressed complex spectrum; a = ``complex_weight``) plus ``waveform_weight`` times
-    the L1 error of the patch's waveform relative to the target's mean absolute value.
+    the L1 error of the patch's waveform relative to the batch's mean absolute target value.
     ``y_true`` and ``y_pred`` are (batch, freq, frames, 2) compressed spectra."""
 
     def __init__(
@@ -130,7 +130,7 @@ class ComplexRestorationLoss(keras.losses.Loss):
         hop: int,
         compress: float = 0.3,
         complex_weight: float = 0.3,
-        waveform_weight: float = 0.5,
+        waveform_weight: float = 0.05,
         window: str = "hann",
         name: str = "complex_restoration",
         **kwargs,
@@ -153,7 +153,9 @@ class ComplexRestorationLoss(keras.losses.Loss):
         if self.waveform_weight:
             wave_true, wave_pred = self.waveform(y_true), self.waveform(y_pred)
             error = ops.mean(ops.abs(wave_pred - wave_true), axis=1)
-            loss = loss + self.waveform_weight * error / (ops.mean(ops.abs(wave_true), axis=1) + 1e-4)
+            # Relative to the batch's level, not each patch's: a patch of near silence
+            # divided by its own level outweighed the rest and made training jump.
+            loss = loss + self.waveform_weight * error / (ops.mean(ops.abs(wave_true)) + 1e-4)
         return loss
 
     def waveform(self, compressed):
