@@ -89,8 +89,8 @@ def test_a_quiet_patch_weighs_by_its_level_in_the_waveform_term():
     """The waveform error is relative to the batch's level: a near-silent patch with the
     same relative error as a loud one adds as little as its samples do."""
     spec = dsp.stft(voiced(0.5, 2), STFT)[:, 5:37]
-    target = np.stack([compress_spectrum(spec, 0.3), compress_spectrum(1e-3 * spec, 0.3)])
-    rotated = np.stack([compress_spectrum(spec * np.exp(0.5j), 0.3), compress_spectrum(1e-3 * spec * np.exp(0.5j), 0.3)])
+    target = np.stack([compress_spectrum(level * spec, 0.3) for level in (1, 1e-3)])
+    rotated = np.stack([compress_spectrum(level * spec * np.exp(0.5j), 0.3) for level in (1, 1e-3)])
     waveform_only = models.ComplexRestorationLoss(STFT.n_fft, STFT.hop, complex_weight=0, waveform_weight=1)
     per_patch = waveform_only.call(keras.ops.convert_to_tensor(target), keras.ops.convert_to_tensor(rotated))
     loud, quiet = keras.ops.convert_to_numpy(per_patch)
