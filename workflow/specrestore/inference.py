@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import baselines, dsp
+from . import baselines, dsp, phase
 from .datasets import (
     MfccParams,
     compress_spectrum,
@@ -124,11 +124,13 @@ def restore_with_model(
     iterations: int = 32,
 ) -> np.ndarray:
     """Restore one utterance; ``mode`` is the phase for spectrogram models (None for
-    mfccnet, whose inversion makes its own phase)."""
+    mfccnet, whose inversion makes its own phase). ``iterations``: Griffin-Lim
+    iterations of the reconstructed phase, and of the complex U-Net's consistency
+    refinement (see :func:`_restore_complex`)."""
     if trained.setup["model"] == "mfccnet":
         return _restore_mfcc(trained, utterance, sample_rate, params)
     if trained.setup["model"] == "cunet":
-        return _restore_complex(trained, utterance, sample_rate, params)
+        return _restore_complex(trained, utterance, sample_rate, params, iterations)
     spec = dsp.stft(utterance.corrupted, params)
     magnitude = np.abs(spec)
     if utterance.sample_mask is None and utterance.tf_mask is None:
@@ -149,10 +151,18 @@ def restore_with_model(
 
 
 def _restore_complex(
-    trained: TrainedModel, utterance: Utterance, sample_rate: int, params: dsp.StftParams
+    trained: TrainedModel, utterance: Utterance, sample_rate: int, params: dsp.StftParams, iterations: int = 32
 ) -> np.ndarray:
     """The complex U-Net: the first fill, the network on its compressed spectrum, the
-    inverse STFT; bins and samples the corruption left are the input's own."""
+    inverse STFT; bins and samples the corruption left are the input's own.
+
+    Filling holes, the network predicts each bin of a patch with no constraint that
+    together they are the STFT of a signal; overlapping frames disagree, and the inverse
+    STFT averages the disagreement away as smearing. ``iterations`` of Griffin-Lim with
+    the known bins fixed, starting from the network's own phase and keeping its
+    magnitude, make the hole's bins one consistent spectrogram with their surroundings
+    (realmini valid, packet loss: PESQ 2.55 to 2.69, PLCMOS 4.04 to 4.11). Denoising
+    has no known bins to anchor it, and is left as the network gives it."""
     setup = trained.setup
     model_input = first_fill(utterance.corrupted, utterance.sample_mask, sample_rate, setup["fill"], params)
     spec = dsp.stft(model_input, params)
@@ -168,9 +178,14 @@ def _restore_complex(
         identity_outside_mask=not setup["denoise"],
     )
     restored = decompress_spectrum(prediction, setup["compress"])
+    n = len(utterance.corrupted)
     if missing is not None and not setup["denoise"]:
         restored = np.where(missing, restored, spec)
-    return compose(dsp.istft(restored, params, len(utterance.corrupted)), utterance)
+        if iterations and missing.any():
+            restored = phase.griffin_lim_known(
+                np.abs(restored), ~missing, spec, params, n, iterations, initial_phase=np.angle(restored)
+            )
+    return compose(dsp.istft(restored, params, n), utterance)
 
 
 def _restore_mfcc(trained: TrainedModel, utterance: Utterance, sample_rate: int, params: dsp.StftParams) -> np.ndarray:
