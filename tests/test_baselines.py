@@ -96,6 +96,33 @@ def test_phase_reconstruction_keeps_known_bins_and_lowers_inconsistency(speech_1
     assert phase.inconsistency(oracle, PARAMS, len(x)) < 1e-3
 
 
+@pytest.mark.parametrize("length_extra", [0, 77])
+@pytest.mark.parametrize("holes", ["gaps", "ends", "band"])
+def test_griffin_lim_near_the_holes_equals_iterating_over_everything(holes, length_extra):
+    rng = np.random.default_rng(4)
+    n = 3 * SR + length_extra
+    x = (rng.standard_normal(n) * np.sin(np.arange(n) / 900)).astype(np.float32)
+    spec = dsp.stft(x, PARAMS)
+    frames = spec.shape[1]
+    known = np.ones(spec.shape, bool)
+    if holes == "gaps":  # two holes 7 frames apart share one stretch; the third has its own
+        known[:, [*range(100, 106), *range(113, 118), *range(300, 320)]] = False
+    elif holes == "ends":
+        known[:, [0, 1, 2, frames - 3, frames - 2, frames - 1]] = False
+    else:
+        known[60:90] = False
+    magnitude = np.abs(spec) * (1 + 0.3 * rng.standard_normal(spec.shape)).astype(np.float32) ** 2
+    initial = rng.uniform(-np.pi, np.pi, spec.shape)
+    everywhere = (magnitude * np.exp(1j * initial)).astype(np.complex64)
+    everywhere[known] = spec[known]
+    for _ in range(6):
+        rebuilt = dsp.stft(dsp.istft(everywhere, PARAMS, n), PARAMS)
+        everywhere = (magnitude * np.exp(1j * np.angle(rebuilt))).astype(np.complex64)
+        everywhere[known] = spec[known]
+    result = phase.griffin_lim_known(magnitude, known, spec, PARAMS, n, 6, initial)
+    assert np.array_equal(result, everywhere)
+
+
 def test_spectral_gating_keeps_the_length_and_improves_quality(speech_16k):
     x = speech_16k[3]
     noise = np.random.default_rng(0).standard_normal(len(x))

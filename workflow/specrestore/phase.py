@@ -37,15 +37,48 @@ def griffin_lim_known(
     """Griffin-Lim with the bins where ``known`` is True fixed to ``known_spec``.
 
     Returns the complex STFT after the last iteration (its known bins equal
-    ``known_spec``). ``initial_phase`` defaults to the phase of ``known_spec``."""
+    ``known_spec``). ``initial_phase`` defaults to the phase of ``known_spec``.
+
+    Only frames near a missing bin can change, so the iterations run on those stretches
+    of frames alone, each with a margin of known frames wide enough that every sample
+    under a changing frame is rebuilt from all the frames that cover it: the result is
+    that of iterating over the whole spectrogram, and a few gaps cost a few gaps."""
     phase = np.angle(known_spec) if initial_phase is None else initial_phase
-    spec = magnitude * np.exp(1j * phase)
+    spec = (magnitude * np.exp(1j * phase)).astype(np.complex64)
     spec[known] = known_spec[known]
+    if iterations <= 0:
+        return spec
+    n_frames = spec.shape[1]
+    margin = 2 * -(-params.n_fft // params.hop)
+    for first, end in _stretches(~known.all(axis=0), margin):
+        start = first * params.hop
+        sub_length = length - start if end == n_frames else (end - first - 1) * params.hop
+        spec[:, first:end] = _iterate(
+            spec[:, first:end], magnitude[:, first:end], known[:, first:end], params, sub_length, iterations
+        )
+    return spec
+
+
+def _stretches(changing: np.ndarray, margin: int) -> list[tuple[int, int]]:
+    """Frame ranges [first, end) holding every True frame of ``changing`` with ``margin``
+    frames on each side (cut at the ends), merged where they meet."""
+    stretches: list[list[int]] = []
+    for frame in np.flatnonzero(changing):
+        first, end = max(0, frame - margin), min(len(changing), frame + margin + 1)
+        if stretches and first <= stretches[-1][1]:
+            stretches[-1][1] = end
+        else:
+            stretches.append([first, end])
+    return [(first, end) for first, end in stretches]
+
+
+def _iterate(spec, magnitude, known, params, length, iterations):
+    fixed = spec[known]
     for _ in range(iterations):
         rebuilt = dsp.stft(dsp.istft(spec, params, length), params)
-        spec = magnitude * np.exp(1j * np.angle(rebuilt))
-        spec[known] = known_spec[known]
-    return spec.astype(np.complex64)
+        spec = (magnitude * np.exp(1j * np.angle(rebuilt))).astype(np.complex64)
+        spec[known] = fixed
+    return spec
 
 
 def inconsistency(spec: np.ndarray, params: dsp.StftParams, length: int) -> float:
