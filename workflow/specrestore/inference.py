@@ -161,8 +161,9 @@ def _restore_complex(
     STFT averages the disagreement away as smearing. ``iterations`` of Griffin-Lim with
     the known bins fixed, starting from the network's own phase and keeping its
     magnitude, make the hole's bins one consistent spectrogram with their surroundings
-    (realmini valid, packet loss: PESQ 2.55 to 2.69, PLCMOS 4.04 to 4.11). Denoising
-    has no known bins to anchor it, and is left as the network gives it."""
+    (realmini valid, packet loss: PESQ 2.55 to 2.69, PLCMOS 4.04 to 4.11). Only for
+    dropouts: a band hole runs the whole utterance, and there the refined phase cost
+    0.57 PESQ for half the LSD; denoising has no known bins to anchor it."""
     setup = trained.setup
     model_input = first_fill(utterance.corrupted, utterance.sample_mask, sample_rate, setup["fill"], params)
     spec = dsp.stft(model_input, params)
@@ -181,7 +182,7 @@ def _restore_complex(
     n = len(utterance.corrupted)
     if missing is not None and not setup["denoise"]:
         restored = np.where(missing, restored, spec)
-        if iterations and missing.any():
+        if iterations and utterance.sample_mask is not None and missing.any():
             restored = phase.griffin_lim_known(
                 np.abs(restored), ~missing, spec, params, n, iterations, initial_phase=np.angle(restored)
             )
