@@ -183,15 +183,22 @@ def test_restoration_keeps_every_known_sample_bit_exact(tmp_path):
     assert np.all(np.isfinite(restored))
 
 
-def test_band_hole_restoration_keeps_the_known_bins(tmp_path, monkeypatch):
+@pytest.fixture
+def inverted(monkeypatch) -> list:
+    """Every spectrogram given to the inverse STFT, in order, while the test runs."""
+    spectra = []
+    istft = dsp.istft
+    monkeypatch.setattr(dsp, "istft", lambda spec, *args: spectra.append(spec) or istft(spec, *args))
+    return spectra
+
+
+def test_band_hole_restoration_keeps_the_known_bins(tmp_path, inverted):
     clean = voiced(1.5, 6)
     tf_mask = np.zeros((STFT.n_freq, STFT.n_frames(len(clean))), bool)
     tf_mask[60:90] = True
     corrupted = dsp.istft(np.where(tf_mask, 0, dsp.stft(clean, STFT)), STFT, len(clean))
     trained = _trained_model_dir(tmp_path, ["bandhole"])
-    inverted = []
-    istft = dsp.istft
-    monkeypatch.setattr(dsp, "istft", lambda spec, *args: inverted.append(spec) or istft(spec, *args))
+    inverted.clear()  # the corruption above used the inverse STFT too
     restored = restore_with_model(trained, None, Utterance("u", corrupted, None, tf_mask), SR, STFT, iterations=4)
     assert len(restored) == len(clean) and len(inverted) == 1  # no consistency refinement for band holes
     before = dsp.stft(corrupted, STFT)
@@ -199,16 +206,13 @@ def test_band_hole_restoration_keeps_the_known_bins(tmp_path, monkeypatch):
     assert np.abs(inverted[-1][tf_mask]).mean() > 10 * np.abs(before[tf_mask]).mean()  # the hole is filled
 
 
-def test_consistency_refinement_keeps_the_network_magnitude_and_known_samples(tmp_path, monkeypatch):
+def test_consistency_refinement_keeps_the_network_magnitude_and_known_samples(tmp_path, inverted):
     clean = voiced(2.0, 8)
     sample_mask = np.zeros(len(clean), bool)
     sample_mask[6000:6960] = True
     sample_mask[21000:21480] = True
     corrupted = np.where(sample_mask, 0, clean).astype(np.float32)
     trained = _trained_model_dir(tmp_path, ["gap"])
-    inverted = []
-    istft = dsp.istft
-    monkeypatch.setattr(dsp, "istft", lambda spec, *args: inverted.append(spec) or istft(spec, *args))
     utterance = Utterance("u", corrupted, sample_mask)
     plain = restore_with_model(trained, None, utterance, SR, STFT, iterations=0)
     network = inverted[-1]
