@@ -159,11 +159,13 @@ def _restore_complex(
     Filling holes, the network predicts each bin of a patch with no constraint that
     together they are the STFT of a signal; overlapping frames disagree, and the inverse
     STFT averages the disagreement away as smearing. ``iterations`` of Griffin-Lim with
-    the known bins fixed, starting from the network's own phase and keeping its
-    magnitude, make the hole's bins one consistent spectrogram with their surroundings
-    (realmini valid, packet loss: PESQ 2.55 to 2.69, PLCMOS 4.04 to 4.11). Only for
-    dropouts: a band hole runs the whole utterance, and there the refined phase cost
-    0.57 PESQ for half the LSD; denoising has no known bins to anchor it."""
+    the known bins fixed, starting from the network's own phase, make the hole's bins one
+    consistent spectrogram with their surroundings (realmini valid, packet loss: PESQ 2.55
+    to 2.69, PLCMOS 4.04 to 4.11). Their magnitude is the network's, or the first fill's
+    where that is larger (valid, 40 gapped utterances: PLCMOS 4.23 to 4.27, PESQ
+    unchanged). Only for dropouts: a band hole runs the whole utterance, and there the
+    refined phase cost 0.57 PESQ for half the LSD; denoising has no known bins to anchor
+    it."""
     setup = trained.setup
     model_input = first_fill(utterance.corrupted, utterance.sample_mask, sample_rate, setup["fill"], params)
     spec = dsp.stft(model_input, params)
@@ -183,8 +185,11 @@ def _restore_complex(
     if missing is not None and not setup["denoise"]:
         restored = np.where(missing, restored, spec)
         if iterations and utterance.sample_mask is not None and missing.any():
+            # Unsure of a bin, the network shrinks it towards zero, while the first fill
+            # carries the signal's energy on: the larger of the two is the magnitude.
+            magnitude = np.maximum(np.abs(restored), np.abs(spec))
             restored = phase.griffin_lim_known(
-                np.abs(restored), ~missing, spec, params, n, iterations, initial_phase=np.angle(restored)
+                magnitude, ~missing, spec, params, n, iterations, initial_phase=np.angle(restored)
             )
     return compose(dsp.istft(restored, params, n), utterance)
 
