@@ -55,6 +55,26 @@ def test_shapes_for_the_default_and_seed_stft_sizes(n_freq, frames, depth):
     assert len(denoiser.inputs) == 1 and denoiser.output_shape == (None, n_freq, frames, 2)
     with pytest.raises(ValueError, match="multiple of"):
         models.build_complex_unet(n_freq, frames + 2, depth=depth)
+    mixing = models.build_complex_unet(n_freq, frames, depth=depth, filters=4, frequency_transforms=True)
+    assert mixing.output_shape == (None, n_freq, frames, 2)
+
+
+def test_frequency_transforms_reach_across_the_whole_band():
+    """A bin at the top of the spectrum changes the fill at the bottom only through the
+    map across frequency: the convolutions of a depth-2 U-Net see about 20 bins."""
+    x, missing, _ = _fixed_batch()
+    x, missing = x[:1], missing[:1]
+    missing[...] = 0
+    missing[0, :40] = 1  # a hole at the bottom
+    moved = x.copy()
+    moved[0, -20:] *= 3  # a change at the top
+    for mixing in (False, True):
+        keras.utils.set_random_seed(5)
+        model = models.build_complex_unet(STFT.n_freq, 16, depth=2, filters=4, frequency_transforms=mixing)
+        head = model.get_layer("correction")
+        head.set_weights([np.full_like(w, 0.1) for w in head.get_weights()])
+        change = model.predict((moved, missing), verbose=0) - model.predict((x, missing), verbose=0)
+        assert np.any(change[0, :40] != 0) == mixing
 
 
 def test_compression_round_trips_and_keeps_the_phase():
@@ -116,9 +136,10 @@ def test_a_few_steps_on_a_fixed_batch_lower_the_loss():
     assert history[-1] < 0.6 * history[0]
 
 
-def test_known_bins_pass_through_and_an_untrained_model_is_the_first_fill():
+@pytest.mark.parametrize("frequency_transforms", [False, True])
+def test_known_bins_pass_through_and_an_untrained_model_is_the_first_fill(frequency_transforms):
     x, missing, _ = _fixed_batch()
-    model = models.build_complex_unet(STFT.n_freq, 16, depth=2, filters=4)
+    model = models.build_complex_unet(STFT.n_freq, 16, depth=2, filters=4, frequency_transforms=frequency_transforms)
     output = model.predict((x, missing), verbose=0)
     assert np.array_equal(output, x)  # the correction starts at zero
     model.get_layer("correction").set_weights([w + 0.1 for w in model.get_layer("correction").get_weights()])
@@ -143,6 +164,7 @@ def test_save_and_load_give_identical_predictions(tmp_path):
     for model in (
         models.build_complex_unet(STFT.n_freq, 16, depth=2, filters=4),
         models.build_complex_unet(STFT.n_freq, 16, with_mask=False, denoise=True, depth=2, filters=4, name="d"),
+        models.build_complex_unet(STFT.n_freq, 16, depth=2, filters=4, frequency_transforms=True, name="f"),
     ):
         model.compile(keras.optimizers.Adam(1e-3), loss=models.ComplexRestorationLoss(STFT.n_fft, STFT.hop))
         inputs = (x, missing) if len(model.inputs) == 2 else (x,)

@@ -549,7 +549,13 @@ def train_complex_model(
     validation = valid.fixed(training["validation_batches"])
 
     model = models.build_complex_unet(
-        params.n_freq, patch_frames, kind["with_mask"], kind["denoise"], options["depth"], options["filters"]
+        params.n_freq,
+        patch_frames,
+        kind["with_mask"],
+        kind["denoise"],
+        options["depth"],
+        options["filters"],
+        options.get("frequency_transforms", False),
     )
     loss = models.ComplexRestorationLoss(
         params.n_fft, params.hop, compress, options["complex_weight"], options["waveform_weight"], params.window

@@ -28,6 +28,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from .blocks import conv_block
 from .unet import padding, unet_body
 
 
@@ -70,6 +71,29 @@ def complex_product(a, b):
     return ops.concatenate([re * b_re - im * b_im, re * b_im + im * b_re], axis=-1)
 
 
+@keras.saving.register_keras_serializable(package="specrestore")
+class AlongFrequency(layers.Layer):
+    """A learnt linear map across the whole frequency axis, the same for every frame
+    and channel (PHASEN's frequency transformation, Yin et al. 2020): harmonics and
+    formants far apart in frequency reach each other in one step, where convolutions
+    see a few bins."""
+
+    def build(self, input_shape):
+        n_freq = input_shape[1]
+        self.kernel = self.add_weight(shape=(n_freq, n_freq), initializer="glorot_uniform", name="kernel")
+
+    def call(self, x):
+        return ops.einsum("bftc,fg->bgtc", x, self.kernel)
+
+
+def frequency_transform(x, name: str):
+    """``x`` joined with its map across frequency, mixed back to ``x``'s channels."""
+    channels = x.shape[-1]
+    across = AlongFrequency(name=f"{name}_along_frequency")(x)
+    x = layers.Concatenate(name=f"{name}_join")([x, across])
+    return conv_block(x, channels, kernel_size=1, name=name)
+
+
 def build_complex_unet(
     n_freq: int,
     n_frames: int,
@@ -77,6 +101,7 @@ def build_complex_unet(
     denoise: bool = False,
     depth: int = 3,
     filters: int = 16,
+    frequency_transforms: bool = False,
     name: str = "cunet",
 ):
     """The network for (n_freq, n_frames) patches of compressed complex spectra: inputs
@@ -95,7 +120,12 @@ def build_complex_unet(
     pad = padding(n_freq, depth)
     if pad:
         x = layers.ZeroPadding2D(((0, pad), (0, 0)), name="pad_frequency")(x)
+    if frequency_transforms:
+        x = conv_block(x, filters, name="into_frequency_transform")
+        x = frequency_transform(x, "first_frequency_transform")
     x = unet_body(x, depth, filters)
+    if frequency_transforms:
+        x = frequency_transform(x, "last_frequency_transform")
     output = spectrum
 
     def head(units, activation, initializer, head_name):
