@@ -555,7 +555,7 @@ def train_complex_model(
         kind["denoise"],
         options["depth"],
         options["filters"],
-        options.get("frequency_transforms", False),
+        options["frequency_transforms"],
     )
     loss = models.ComplexRestorationLoss(
         params.n_fft, params.hop, compress, options["complex_weight"], options["waveform_weight"], params.window
