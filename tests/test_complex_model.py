@@ -118,6 +118,22 @@ def test_a_quiet_patch_weighs_by_its_level_in_the_waveform_term():
     assert loud > 0.3
 
 
+def test_an_overestimate_weight_makes_residual_noise_cost_more():
+    """Magnitude left above the clean one (residual noise) costs ``overestimate_weight``
+    times as much as the same amount missing; 1 keeps the loss symmetric."""
+    target = compress_spectrum(dsp.stft(voiced(0.5, 2), STFT)[:, 5:37], 0.3)[None]
+    louder, quieter = 1.2 * target, 0.8 * target
+    symmetric = models.ComplexRestorationLoss(STFT.n_fft, STFT.hop, complex_weight=0, waveform_weight=0)
+    weighted = models.ComplexRestorationLoss(
+        STFT.n_fft, STFT.hop, complex_weight=0, waveform_weight=0, overestimate_weight=3.0
+    )
+    assert np.isclose(float(symmetric(target, louder)), float(symmetric(target, quieter)), rtol=1e-4)
+    assert np.isclose(float(weighted(target, quieter)), float(symmetric(target, quieter)), rtol=1e-6)
+    assert np.isclose(float(weighted(target, louder)), 3 * float(weighted(target, quieter)), rtol=1e-4)
+    restored = models.ComplexRestorationLoss.from_config(weighted.get_config())
+    assert restored.overestimate_weight == 3.0
+
+
 def _fixed_batch():
     rng = np.random.default_rng(4)
     clean = np.stack([compress_spectrum(dsp.stft(voiced(0.4, s), STFT)[:, :16], 0.3) for s in range(4)])

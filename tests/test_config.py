@@ -203,7 +203,7 @@ def test_a_tasks_own_model_options_are_checked_like_model_options():
     key = f"config key 'tasks.{index}.model_options"
     assert config_problems(config, SCHEMA) == [
         f"{key}.cunet.wave_weight' is not a known setting; known keys: depth, filters, compress, "
-        "complex_weight, waveform_weight, frequency_transforms",
+        "complex_weight, waveform_weight, frequency_transforms, overestimate_weight",
         f"{key}.cunet.waveform_weight': -1 is less than the minimum of 0",
         f"{key}.cnn8': cnn8 is not one of this task's models",
         f"config key 'training.patch_frames': 32 is not a multiple of 2**{key[12:]}.unet.depth (64)",

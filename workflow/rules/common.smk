@@ -56,6 +56,10 @@ ALL_SYSTEMS = sorted({s for systems in SYSTEMS.values() for s in systems})
 # Classical methods and the peer denoisers: systems that need no model trained here.
 CLASSICAL_SYSTEMS = [s for s in ALL_SYSTEMS if parse_system(s)[0] in UNTRAINED_METHODS]
 MODEL_SYSTEMS = [s for s in ALL_SYSTEMS if parse_system(s)[0] in MODEL_METHODS]
+# Trainings before the short restore and scoring jobs, the longest first (Pix2Pix trains
+# two networks): otherwise a training that starts last keeps one core busy while the
+# other waits at the end of the run.
+TRAINING_PRIORITY = {"pix2pix": 50, "unet": 40, "cnn8": 30, "cunet": 20, "mfccnet": 10}
 
 
 def any_of(names):

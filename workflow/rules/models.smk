@@ -27,6 +27,7 @@ rule train:
         sample_rate=config["sample_rate"],
         seed=config["seed"],
     threads: config["training"]["threads"]
+    priority: lambda wildcards: TRAINING_PRIORITY[wildcards.model]
     resources:
         gpu=config["training"]["gpu"],
         mem_mb=8000,

@@ -558,7 +558,8 @@ def train_complex_model(
         options["frequency_transforms"],
     )
     loss = models.ComplexRestorationLoss(
-        params.n_fft, params.hop, compress, options["complex_weight"], options["waveform_weight"], params.window
+        params.n_fft, params.hop, compress, options["complex_weight"], options["waveform_weight"], params.window,
+        options["overestimate_weight"],
     )
     model.compile(keras.optimizers.Adam(training["learning_rate"]), loss=loss)
     epochs = epochs_allowed(training["epochs"])
