@@ -58,8 +58,10 @@ CLASSICAL_SYSTEMS = [s for s in ALL_SYSTEMS if parse_system(s)[0] in UNTRAINED_M
 MODEL_SYSTEMS = [s for s in ALL_SYSTEMS if parse_system(s)[0] in MODEL_METHODS]
 # Trainings before the short restore and scoring jobs, the longest first (Pix2Pix trains
 # two networks): otherwise a training that starts last keeps one core busy while the
-# other waits at the end of the run.
+# other waits at the end of the run. The cheap steps every training waits on go first
+# of all, or a task's corruption waits behind the other tasks' trainings.
 TRAINING_PRIORITY = {"pix2pix": 50, "unet": 40, "cnn8": 30, "cunet": 20, "mfccnet": 10}
+PREPARATION_PRIORITY = 100
 
 
 def any_of(names):

@@ -14,6 +14,7 @@ rule noise_bank:
         sample_rate=config["sample_rate"],
         seed=config["seed"],
     threads: 1
+    priority: PREPARATION_PRIORITY
     resources:
         mem_mb=4000,
         runtime=20,
@@ -46,6 +47,7 @@ rule corrupt:
         sample_rate=config["sample_rate"],
         seed=config["seed"],
     threads: 1
+    priority: PREPARATION_PRIORITY
     resources:
         mem_mb=2000,
         runtime=30,

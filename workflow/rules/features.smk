@@ -10,6 +10,7 @@ rule resample:
         sample_rate=config["sample_rate"],
         level_dbfs=config["preprocess"]["level_dbfs"],
     threads: 1
+    priority: PREPARATION_PRIORITY
     resources:
         mem_mb=2000,
         runtime=30,
@@ -37,6 +38,7 @@ rule audio_summary:
         rejected=f"{R}/audio/rejected.csv",
         splits=f"{R}/audio/splits.csv",
     threads: 1
+    priority: PREPARATION_PRIORITY
     resources:
         mem_mb=1000,
         runtime=10,
@@ -60,6 +62,7 @@ rule stft:
     params:
         stft=config["stft"],
     threads: 1
+    priority: PREPARATION_PRIORITY
     resources:
         mem_mb=4000,
         runtime=30,
