@@ -557,10 +557,8 @@ def train_complex_model(
         options["filters"],
         options["frequency_transforms"],
     )
-    loss = models.ComplexRestorationLoss(
-        params.n_fft, params.hop, compress, options["complex_weight"], options["waveform_weight"], params.window,
-        options["overestimate_weight"],
-    )
+    weights = {k: options[k] for k in ("complex_weight", "waveform_weight", "overestimate_weight")}
+    loss = models.ComplexRestorationLoss(params.n_fft, params.hop, compress, window=params.window, **weights)
     model.compile(keras.optimizers.Adam(training["learning_rate"]), loss=loss)
     epochs = epochs_allowed(training["epochs"])
     source = "fixed corrupted copies" if corruption == "fixed copies" else "fresh corruptions"
