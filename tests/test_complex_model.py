@@ -5,12 +5,13 @@ import json
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.fft
 import scipy.signal
 
-from specrestore import baselines, dsp, models, phase
-from specrestore.corruption import Task
+from specrestore import baselines, dsp, models, peers, phase
+from specrestore.corruption import NoiseBank, Task
 from specrestore.datasets import (
     CleanUtterance,
     ComplexPatchDataset,
@@ -23,7 +24,7 @@ from specrestore.datasets import (
 )
 from specrestore.inference import TrainedModel, predict_overlapped, restore_with_model
 from specrestore.restoration import Utterance
-from specrestore.training import complex_kind
+from specrestore.training import complex_first_fill, complex_kind
 
 SR = 16000
 STFT = dsp.StftParams(512, 128)
@@ -333,3 +334,54 @@ def test_lpc_fills_only_the_spans_a_patch_needs_exactly_as_the_whole_fill():
     assert np.array_equal(part[8500:12000], whole[8500:12000])
     assert np.array_equal(part[4000:4480], corrupted[4000:4480])  # a span outside is left as it is
     assert not np.array_equal(whole[4000:4480], corrupted[4000:4480])
+
+
+def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(np.abs(reference) ** 2) / np.sum(np.abs(reference - estimate) ** 2)))
+
+
+def test_the_rnnoise_fill_is_rnnoises_output_warmed_up_before_an_excerpt():
+    rng = np.random.default_rng(40)
+    clean = voiced(4.0, 40)
+    noisy = (clean + 0.01 * rng.standard_normal(len(clean))).astype(np.float32)
+    fill = {"method": "rnnoise", "warmup_ms": 500}
+    whole = first_fill(noisy, None, SR, fill)
+    assert np.array_equal(whole, peers.rnnoise(noisy, SR))
+    assert snr_db(clean, whole) > snr_db(clean, noisy) + 1  # it does remove noise
+    start, end = 32000, 36000
+    warm = first_fill(noisy, None, SR, fill, within=(start, end))
+    cold = first_fill(noisy, None, SR, {**fill, "warmup_ms": 0}, within=(start, end))
+    # RNNoise's state takes time to settle: started 0.5 s early, the excerpt comes out
+    # closer to the whole recording's output (18 dB against 13 here).
+    assert snr_db(whole[start:end], warm[start:end]) > snr_db(whole[start:end], cold[start:end]) + 3
+    # Only the warm-up, the excerpt and RNNoise's 20 ms of lookahead are run.
+    lookahead = SR * 20 // 1000
+    assert np.array_equal(warm[: start - 8000], noisy[: start - 8000])
+    assert np.array_equal(warm[end + lookahead :], noisy[end + lookahead :])
+    assert not np.array_equal(warm[start - 8000 : start], noisy[start - 8000 : start])
+
+
+def test_the_first_fill_is_lpc_for_dropouts_and_rnnoise_for_noise_only_when_asked():
+    assert complex_first_fill({"noise_fill": "rnnoise"}, ["gap"], LPC) == LPC
+    assert complex_first_fill({"noise_fill": "rnnoise"}, ["noise"], LPC)["method"] == "rnnoise"
+    assert complex_first_fill({"noise_fill": None}, ["noise"], LPC) is None
+    assert complex_first_fill({"noise_fill": "rnnoise"}, ["bandhole"], LPC) is None
+
+
+def test_noise_rows_start_from_rnnoise_on_the_patchs_own_samples():
+    utterances = [CleanUtterance(f"s{i}", voiced(3.0, 50 + i)) for i in range(3)]
+    rng = np.random.default_rng(5)
+    table = pd.DataFrame([{"id": "n0", "kind": "white", "split": "train"}])
+    bank = NoiseBank({"n0": (0.05 * rng.standard_normal(3 * SR)).astype(np.float32)}, table)
+    task = Task.from_config("noise", {"noise": {"snr_db": [0, 5], "kinds": None}})
+    fill = {"method": "rnnoise", "warmup_ms": 500}
+    dataset = FreshComplexDataset(FreshCorruption(utterances, task, SR, STFT, bank), fill, 0.3, 32, 2, 2, seed=3,
+                                  with_mask=False)  # fmt: skip
+    (x,), _ = dataset.make_batch(1, 0)
+    for index, row in enumerate(dataset.rows(1, 0)):
+        expected = dsp.stft_frames(first_fill(row.corrupted.audio, None, SR, fill), STFT, row.first_frame, 32)
+        noisy = dsp.stft_frames(row.corrupted.audio, STFT, row.first_frame, 32)
+        # The excerpt's own RNNoise pass, from half a second before the patch: close to
+        # RNNoise over the whole excerpt, and nothing like the noisy input.
+        got = decompress_spectrum(x[index], 0.3)
+        assert snr_db(expected, got) > max(10, snr_db(expected, noisy) + 10)

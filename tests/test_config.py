@@ -100,6 +100,10 @@ CROSS_KEY_CASES = [
         {"training": {"patch_frames": 36}},
         "'training.patch_frames': 36 is not a multiple of 2**model_options.unet.depth",
     ),
+    (
+        {"model_options": {"cunet": {"patch_frames": 36}}},
+        "'model_options.cunet.patch_frames': 36 is not a multiple of 2**model_options.cunet.depth (8)",
+    ),
     ({"model_options": {"unet": {"target": "residual"}}}, "'model_options.unet.target': residual needs normalization"),
     ({"corpus": "folder"}, "'corpora.folder.path': required when corpus is 'folder'"),
     ({"corpus": "folder", "corpora": {"folder": {"path": "/no/such/dir"}}}, "/no/such/dir is not a directory"),
@@ -203,7 +207,8 @@ def test_a_tasks_own_model_options_are_checked_like_model_options():
     key = f"config key 'tasks.{index}.model_options"
     assert config_problems(config, SCHEMA) == [
         f"{key}.cunet.wave_weight' is not a known setting; known keys: depth, filters, compress, "
-        "complex_weight, waveform_weight, frequency_transforms, overestimate_weight",
+        "complex_weight, waveform_weight, frequency_transforms, overestimate_weight, noise_fill, patch_frames, "
+        "batch_size",
         f"{key}.cunet.waveform_weight': -1 is less than the minimum of 0",
         f"{key}.cnn8': cnn8 is not one of this task's models",
         f"config key 'training.patch_frames': 32 is not a multiple of 2**{key[12:]}.unet.depth (64)",

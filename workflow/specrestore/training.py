@@ -493,6 +493,18 @@ def complex_kind(corruptions: list[str]) -> dict:
     return {"with_mask": bool({"gap", "packetloss", "bandhole"} & set(corruptions)), "denoise": "noise" in corruptions}
 
 
+def complex_first_fill(options: dict, corruptions, dropout_fill: dict | None) -> dict | None:
+    """What the complex U-Net starts from: ``dropout_fill`` (LPC) where samples were lost,
+    RNNoise's output for noise alone where ``options["noise_fill"]`` asks for it."""
+    if {"gap", "packetloss"} & set(corruptions):
+        return dropout_fill
+    if "noise" in corruptions and options.get("noise_fill") == "rnnoise":
+        from .datasets import RNNOISE_WARMUP_MS
+
+        return {"method": "rnnoise", "warmup_ms": RNNOISE_WARMUP_MS}
+    return None
+
+
 def train_complex_model(
     options: dict,
     training: dict,
@@ -519,7 +531,10 @@ def train_complex_model(
     out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
     kind = complex_kind(corruptions)
-    fill = fill if {"gap", "packetloss"} & set(corruptions) else None
+    fill = complex_first_fill(options, corruptions, fill)
+    # The model's own patch and batch, where it sets them (for the RNNoise fill, each
+    # row's warm-up costs as much as a patch: fewer, longer rows cost less).
+    training = {**training, **{k: options[k] for k in ("patch_frames", "batch_size") if options.get(k)}}
     patch_frames, batch_size, compress = training["patch_frames"], training["batch_size"], options["compress"]
     setup = {"model": "cunet", "patch_frames": patch_frames, "n_freq": params.n_freq, **kind, "compress": compress,
              "fill": fill, **(about or {})}  # fmt: skip
