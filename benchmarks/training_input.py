@@ -7,7 +7,8 @@ anew with the gap, packetloss, bandhole and noise tasks of config.yaml, the nois
 a synthetic training bank with babble of other realmini speakers). Batches per second
 (one thread, no prefetching) are set against the models' training steps per second
 (the job's one thread). The complex U-Net's input (the same rows, LPC-filled where
-samples were lost, as complex patches) is measured the same way against its own model.
+samples were lost, from RNNoise's output for noise, as complex patches, with each
+task's own model options) is measured the same way against its own model.
 
     python benchmarks/training_input.py [--files 60] [--steps 20]
 """
@@ -31,12 +32,18 @@ sys.path.insert(0, str(REPO / "workflow"))
 from specrestore import dsp
 from specrestore import models as model_builders
 from specrestore.audio import find_audio_files, read_audio
-from specrestore.config import task_corruptions
+from specrestore.config import task_corruptions, task_model_options
 from specrestore.corruption import NoiseBank, Task
 from specrestore.datasets import CleanUtterance, FreshComplexDataset, FreshCorruption, FreshPatchDataset
 from specrestore.noise import build_bank
 from specrestore.normalization import fit_normalization
-from specrestore.training import build_spectrogram_model, complex_kind, configure_backend, model_kind
+from specrestore.training import (
+    build_spectrogram_model,
+    complex_first_fill,
+    complex_kind,
+    configure_backend,
+    model_kind,
+)
 
 RATE = 16000
 TASKS = ("gap", "packetloss", "bandhole", "noise")
@@ -90,14 +97,13 @@ def step_rate(name: str, config: dict, params: dsp.StftParams, kind: dict, batch
     return steps / (time.perf_counter() - started)
 
 
-def complex_step_rate(config: dict, params: dsp.StftParams, kind: dict, batch, steps: int) -> float:
+def complex_step_rate(options: dict, patch_frames: int, params: dsp.StftParams, kind: dict, batch, steps: int) -> float:
     import keras
 
     inputs, target = batch
-    options = config["model_options"]["cunet"]
     model = model_builders.build_complex_unet(
-        params.n_freq, config["training"]["patch_frames"], kind["with_mask"], kind["denoise"], options["depth"],
-        options["filters"],
+        params.n_freq, patch_frames, kind["with_mask"], kind["denoise"], options["depth"], options["filters"],
+        options.get("frequency_transforms", False),
     )  # fmt: skip
     loss = model_builders.ComplexRestorationLoss(
         params.n_fft, params.hop, options["compress"], options["complex_weight"], options["waveform_weight"]
@@ -148,19 +154,24 @@ def main():
         ratios = "  ".join(f"{task} {rates[task] / steps:5.1f}x" for task in TASKS)
         print(f"{name:8s} model: {steps:7.2f} steps/s; input faster by {ratios} (slowest input {slowest / steps:.1f}x)")
 
-    fill = {"method": "lpc", **config["evaluation"]["lpc"]}
-    compress = config["model_options"]["cunet"]["compress"]
+    lpc = {"method": "lpc", **config["evaluation"]["lpc"]}
     for name in TASKS:
         task = Task.from_config(name, specs[name])
         source = FreshCorruption(clean, task, RATE, params, bank if task.noise else None)
         kind = complex_kind(task.corruptions)
-        dataset = FreshComplexDataset(source, fill if task.gap or task.packetloss else None, compress,
-                                      training["patch_frames"], training["batch_size"], args.steps, 1,
+        # Each task's own options, as the train rule reads them (the noise task's RNNoise
+        # first estimate, its own patches and batches).
+        options = task_model_options(config, name, "cunet")
+        fill = complex_first_fill(options, task.corruptions, lpc)
+        patch_frames = options.get("patch_frames") or training["patch_frames"]
+        batch_size = options.get("batch_size") or training["batch_size"]
+        dataset = FreshComplexDataset(source, fill, options["compress"], patch_frames, batch_size, args.steps, 1,
                                       kind["with_mask"])  # fmt: skip
         rate, batch = input_rate(dataset, args.steps)
-        steps = complex_step_rate(config, params, kind, batch, args.steps)
-        print(f"cunet    {name:10s}: input {rate:6.1f} batches/s, model {steps:5.2f} steps/s: input faster by "
-              f"{rate / steps:5.1f}x")  # fmt: skip
+        steps = complex_step_rate(options, patch_frames, params, kind, batch, args.steps)
+        first = fill["method"] if fill else "input"
+        print(f"cunet    {name:10s}: {batch_size} x {patch_frames} frames from {first:7s}: input {rate:6.1f} "
+              f"batches/s, model {steps:5.2f} steps/s: input faster by {rate / steps:5.1f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

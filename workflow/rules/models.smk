@@ -3,7 +3,7 @@ rule train:
     (the task's own corruptions, noise from the bank; mfccnet and paired noise: the
     corrupted training shards), validated on the corrupted valid shards; resumes from
     its last finished epoch if it was killed. cunet starts dropouts from the LPC fill
-    of evaluation.lpc."""
+    of evaluation.lpc, and noise from RNNoise's output where its noise_fill says so."""
     input:
         unpack(noise_bank_files),
         summary=f"{R}/audio/utterances.parquet",

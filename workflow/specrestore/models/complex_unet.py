@@ -15,7 +15,9 @@ for the phase.
   in DCCRN (Hu et al. 2020), here ``1 + change`` with each part of the change through
   tanh and starting at zero, so that an untrained network passes the noisy input
   through (a mask that starts near zero returns near silence until training moves it);
-  with holes as well, the correction inside them comes on top.
+  with holes as well, the correction inside them comes on top. Given a first estimate
+  instead of the noisy spectrum (RNNoise's output, ``model_options.cunet.noise_fill``),
+  the same mask corrects that estimate and an untrained network is RNNoise.
 
 The loss (:class:`ComplexRestorationLoss`) sees both the spectrum and the waveform:
 compressed complex and magnitude errors, and an L1 error of the patch's waveform
