@@ -41,6 +41,7 @@ from specrestore.training import (
     build_spectrogram_model,
     complex_first_fill,
     complex_kind,
+    complex_training,
     configure_backend,
     model_kind,
 )
@@ -163,8 +164,8 @@ def main():
         # first estimate, its own patches and batches).
         options = task_model_options(config, name, "cunet")
         fill = complex_first_fill(options, task.corruptions, lpc)
-        patch_frames = options.get("patch_frames") or training["patch_frames"]
-        batch_size = options.get("batch_size") or training["batch_size"]
+        own = complex_training(options, training)
+        patch_frames, batch_size = own["patch_frames"], own["batch_size"]
         dataset = FreshComplexDataset(source, fill, options["compress"], patch_frames, batch_size, args.steps, 1,
                                       kind["with_mask"])  # fmt: skip
         rate, batch = input_rate(dataset, args.steps)

@@ -505,6 +505,12 @@ def complex_first_fill(options: dict, corruptions, dropout_fill: dict | None) ->
     return None
 
 
+def complex_training(options: dict, training: dict) -> dict:
+    """``training`` with the model's own patch and batch, where it sets them (for the
+    RNNoise fill, each row's warm-up costs as much as a patch: fewer, longer rows cost less)."""
+    return {**training, **{k: options[k] for k in ("patch_frames", "batch_size") if options.get(k)}}
+
+
 def train_complex_model(
     options: dict,
     training: dict,
@@ -532,9 +538,7 @@ def train_complex_model(
     keras.utils.set_random_seed(seed)
     kind = complex_kind(corruptions)
     fill = complex_first_fill(options, corruptions, fill)
-    # The model's own patch and batch, where it sets them (for the RNNoise fill, each
-    # row's warm-up costs as much as a patch: fewer, longer rows cost less).
-    training = {**training, **{k: options[k] for k in ("patch_frames", "batch_size") if options.get(k)}}
+    training = complex_training(options, training)
     patch_frames, batch_size, compress = training["patch_frames"], training["batch_size"], options["compress"]
     setup = {"model": "cunet", "patch_frames": patch_frames, "n_freq": params.n_freq, **kind, "compress": compress,
              "fill": fill, **(about or {})}  # fmt: skip
