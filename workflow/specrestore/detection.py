@@ -33,8 +33,15 @@ The step is the file's own (:func:`quantisation_step`). An 8-bit step is -42 dBF
 the noise floor of most recordings, so every quiet passage of an 8-bit file is a run of
 one value or two whose own level the step hides: there the edges must lie
 ``coarse_edge_steps`` steps RMS (-36 dBFS) above the held value instead of one 16-bit
-step. On ../shared/data/realmini converted to 8 bits this leaves no detection in a clean
-file, and a dropout in a passage quieter than that is not found.
+step. Quieter than that, the file still says something when it was written by
+truncation (libsndfile): a passage near zero flickers between 0 and one step below, and
+holds 0 only while its signal stays between 0 and one step above. A run of zeros
+``coarse_run_ms`` (60 ms) or longer that outlasts every run of one value within
+``coarse_window_ms`` on either side ``coarse_run_ratio`` (3) times is taken as a
+dropout there. Shorter ones cannot be told from the passage: in the clean realmini
+recordings at 8 bits the signal stays within that one step for up to 51 ms (823
+samples) beside flicker whose runs are 4 to 16 times shorter, which is exactly what a
+zeroed gap of that length looks like.
 
 Detection only looks at a bounded neighbourhood of each run, so a recording of any
 length can be scanned block by block (:func:`detect_streaming`) with the same result as
@@ -77,14 +84,19 @@ class DetectionParams:
     pause_window_s: float = 10.0
     moving_steps: float = 32.0
     coarse_edge_steps: float = 2.0
+    coarse_run_ms: float = 60.0
+    coarse_run_ratio: float = 3.0
+    coarse_window_ms: float = 100.0
 
     def __post_init__(self):
         if not 0 < self.min_gap_ms <= self.max_gap_ms:
             raise ValueError(f"need 0 < min_gap_ms <= max_gap_ms, got {self.min_gap_ms} and {self.max_gap_ms}")
         if self.edge_ms <= 0 or self.near_silence_lsb < 0:
             raise ValueError("edge_ms must be positive and near_silence_lsb not negative")
-        if self.moving_steps < 0 or self.coarse_edge_steps < 0:
-            raise ValueError("moving_steps and coarse_edge_steps must not be negative")
+        if min(self.moving_steps, self.coarse_edge_steps, self.coarse_run_ms, self.coarse_window_ms) < 0:
+            raise ValueError("moving_steps, coarse_edge_steps, coarse_run_ms and coarse_window_ms must not be negative")
+        if self.coarse_run_ratio < 1:
+            raise ValueError(f"coarse_run_ratio must be at least 1, got {self.coarse_run_ratio}")
 
     @classmethod
     def from_config(cls, section: dict | None) -> DetectionParams:
@@ -101,7 +113,11 @@ class DetectionParams:
     def margin(self, sample_rate: int) -> int:
         """Samples of context a block needs on each side for streaming detection."""
         _, longest, edge = self.samples(sample_rate)
-        return longest + edge + 2
+        return longest + max(edge, self.coarse_window(sample_rate)) + 2
+
+    def coarse_window(self, sample_rate: int) -> int:
+        """Samples on each side of a zero run whose runs it must outlast (coarse formats)."""
+        return round(self.coarse_window_ms * sample_rate / 1000)
 
     def edge_floor_db(self, step: float) -> float:
         """The level a dropout's edges must reach in a format whose step is ``step``:
@@ -223,7 +239,9 @@ def detect_gaps(
         held = x[start] if kind == "stuck" else 0
         before, after = x[max(0, start - edge) : start] - held, x[end : end + edge] - held
         edges_db = min(power_db(before), power_db(after))
-        if edges_db < max(power_db(x[start:end] - held) + params.sudden_db, floor_db):
+        if edges_db < max(power_db(x[start:end] - held) + params.sudden_db, floor_db) and not (
+            kind == "digital silence" and _outlasts_quantised_passage(x, start, end, params, sample_rate, step)
+        ):
             continue
         # A slow signal holds one value naturally for as long as it takes to cross a step;
         # one that moves as fast as its edges do would have crossed many.
@@ -234,6 +252,27 @@ def detect_gaps(
         Gap(int(start), int(end), kind, channel, round(edge_db, 2)) for start, end, kind, edge_db in _merge(accepted)
     ]
     return Detection(gaps, silent_pauses)
+
+
+def _outlasts_quantised_passage(
+    x: np.ndarray, start: int, end: int, params: DetectionParams, sample_rate: int, step: float
+) -> bool:
+    """In a coarse format, whether the zero run ``[start, end)`` is long and outlasts
+    every run of one value beside it ``coarse_run_ratio`` times: a passage that
+    flickers between quantisation steps around a long stretch of exact zeros."""
+    if step <= LSB_16 or end - start < params.coarse_run_ms * sample_rate / 1000:
+        return False
+    reach = params.coarse_window(sample_rate)
+    beside = max(_longest_run(x[max(0, start - reach) : start]), _longest_run(x[end : end + reach]))
+    return 0 < beside * params.coarse_run_ratio <= end - start
+
+
+def _longest_run(x: np.ndarray) -> int:
+    """The length of the longest run of one value in ``x`` (0 when empty)."""
+    if len(x) == 0:
+        return 0
+    bounds = np.concatenate([[0], np.flatnonzero(x[1:] != x[:-1]) + 1, [len(x)]])
+    return int(np.max(np.diff(bounds)))
 
 
 def _mean_change(x: np.ndarray) -> float:
