@@ -8,7 +8,8 @@ a synthetic training bank with babble of other realmini speakers). Batches per s
 (one thread, no prefetching) are set against the models' training steps per second
 (the job's one thread). The complex U-Net's input (the same rows, LPC-filled where
 samples were lost, from RNNoise's output for noise, as complex patches, with each
-task's own model options) is measured the same way against its own model.
+task's own model options) is measured the same way against its own model, and, where
+it starts from a first estimate, once more without it: the rows alone.
 
     python benchmarks/training_input.py [--files 60] [--steps 20]
 """
@@ -173,6 +174,15 @@ def main():
         first = fill["method"] if fill else "input"
         print(f"cunet    {name:10s}: {batch_size} x {patch_frames} frames from {first:7s}: input {rate:6.1f} "
               f"batches/s, model {steps:5.2f} steps/s: input faster by {rate / steps:5.1f}x")  # fmt: skip
+        if fill:
+            # The first estimate is also the first stage of the model at inference; how
+            # much of the input's time it takes, against the rows alone.
+            bare = FreshComplexDataset(source, None, options["compress"], patch_frames, batch_size, args.steps, 1,
+                                       kind["with_mask"])  # fmt: skip
+            bare_rate, _ = input_rate(bare, args.steps)
+            estimate_ms = 1000 * (1 / rate - 1 / bare_rate)
+            print(f"         {'':10s}  rows alone {bare_rate:6.1f} batches/s ({bare_rate / steps:5.1f}x the model), "
+                  f"{first} {estimate_ms:5.0f} ms a batch, the model {1000 / steps:4.0f} ms a step")  # fmt: skip
 
 
 if __name__ == "__main__":
