@@ -62,10 +62,19 @@ LSB_16 = 1.0 / 32768
 KINDS = ("digital silence", "stuck", "near silence")
 # One 16-bit step RMS: below this a neighbourhood is itself digital silence.
 SILENCE_DB = 20 * math.log10(LSB_16)
-# The step of each linear integer subtype libsndfile reads. Float and lossy formats have
-# none of their own and are judged as 16-bit; so are A-law and mu-law, whose steps grow
-# with the level.
-PCM_STEPS = {"PCM_S8": 2.0**-7, "PCM_U8": 2.0**-7, "PCM_16": 2.0**-15, "PCM_24": 2.0**-23, "PCM_32": 2.0**-31}
+# The step of each integer subtype libsndfile reads. Float and lossy formats have none of
+# their own and are judged as 16-bit. A-law and mu-law steps grow with the level; near
+# zero, where a dropout's neighbourhood is judged, they are 16 and 8 16-bit steps (judged
+# as 16-bit, 76 and 17 of the clean realmini recordings had a false detection).
+PCM_STEPS = {
+    "PCM_S8": 2.0**-7,
+    "PCM_U8": 2.0**-7,
+    "PCM_16": 2.0**-15,
+    "PCM_24": 2.0**-23,
+    "PCM_32": 2.0**-31,
+    "ALAW": 16 * 2.0**-15,
+    "ULAW": 8 * 2.0**-15,
+}
 
 
 def quantisation_step(subtype: str | None) -> float:
