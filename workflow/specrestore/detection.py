@@ -63,9 +63,10 @@ KINDS = ("digital silence", "stuck", "near silence")
 # One 16-bit step RMS: below this a neighbourhood is itself digital silence.
 SILENCE_DB = 20 * math.log10(LSB_16)
 # The step of each integer subtype libsndfile reads. Float and lossy formats have none of
-# their own and are judged as 16-bit. A-law and mu-law steps grow with the level; near
-# zero, where a dropout's neighbourhood is judged, they are 16 and 8 16-bit steps (judged
-# as 16-bit, 76 and 17 of the clean realmini recordings had a false detection).
+# their own and are judged as 16-bit. A-law and mu-law steps grow with the level; here
+# their finest, 16 and 8 16-bit steps near zero, and a stuck run is judged by the step at
+# its value (judged as 16-bit, 76 and 17 of the clean realmini recordings converted to
+# them had a false detection).
 PCM_STEPS = {
     "PCM_S8": 2.0**-7,
     "PCM_U8": 2.0**-7,
@@ -77,9 +78,20 @@ PCM_STEPS = {
 }
 
 
-def quantisation_step(subtype: str | None) -> float:
-    """The smallest step between two sample values of a libsndfile subtype, full scale 1."""
-    return PCM_STEPS.get(subtype or "", LSB_16)
+COMPANDED = ("ALAW", "ULAW")
+
+
+def quantisation_step(subtype: str | None, level: float = 0.0) -> float:
+    """The step between two sample values of a libsndfile subtype, full scale 1: the
+    format's only one, or, for A-law and mu-law (G.711), the one at ``level``."""
+    if subtype not in COMPANDED or level == 0:
+        return PCM_STEPS.get(subtype or "", LSB_16)
+    magnitude = min(abs(float(level)), 1.0) * 32767
+    if subtype == "ALAW":  # segments of 16 steps, doubling from 512 (16-bit scale) on
+        return max(16.0, 2.0 ** (math.floor(math.log2(max(magnitude, 1.0))) - 4)) * LSB_16
+    # mu-law: |x| + 33 (14-bit scale) in [2^(s+5), 2^(s+6)) has steps of 2^(s+1)
+    segment = min(max(math.floor(math.log2(magnitude / 4 + 33)) - 5, 0), 7)
+    return 2.0 ** (segment + 3) * LSB_16
 
 
 @dataclass(frozen=True)
@@ -223,10 +235,16 @@ class Detection:
 
 
 def detect_gaps(
-    x: np.ndarray, sample_rate: int, params: DetectionParams, channel: int | None = None, step: float = LSB_16
+    x: np.ndarray,
+    sample_rate: int,
+    params: DetectionParams,
+    channel: int | None = None,
+    step: float = LSB_16,
+    subtype: str | None = None,
 ) -> Detection:
     """The dropouts of a mono recording ``x`` (float, full scale 1) stored with
-    quantisation step ``step`` (:func:`quantisation_step`)."""
+    quantisation step ``step`` (:func:`quantisation_step`); for A-law and mu-law
+    ``subtype``, a stuck run is judged by the step at its own value."""
     x = np.asarray(x)
     if x.ndim != 1:
         raise ValueError(f"detect_gaps takes one channel, got shape {x.shape}")
@@ -246,16 +264,20 @@ def detect_gaps(
         # A stuck run sits at a value, not at silence; what counts is what is left on it
         # and beside it (a file with an offset holds its quiet passages far from zero).
         held = x[start] if kind == "stuck" else 0
+        # A companded format's step grows with the level: far from zero (an offset, a
+        # loud passage) a slow signal holds one value for long.
+        run_step = quantisation_step(subtype, held) if subtype in COMPANDED and held else step
+        run_floor_db = floor_db if run_step == step else params.edge_floor_db(run_step)
         before, after = x[max(0, start - edge) : start] - held, x[end : end + edge] - held
         edges_db = min(power_db(before), power_db(after))
-        if edges_db < max(power_db(x[start:end] - held) + params.sudden_db, floor_db) and not (
+        if edges_db < max(power_db(x[start:end] - held) + params.sudden_db, run_floor_db) and not (
             kind == "digital silence" and _outlasts_quantised_passage(x, start, end, params, sample_rate, step)
         ):
             continue
         # A slow signal holds one value naturally for as long as it takes to cross a step;
         # one that moves as fast as its edges do would have crossed many.
         pace = min(_mean_change(x[max(0, start - edge) : start + 1]), _mean_change(x[end - 1 : end + edge]))
-        if pace * (end - start) >= params.moving_steps * step:
+        if pace * (end - start) >= params.moving_steps * run_step:
             accepted.append((start, end, kind, edges_db))
     gaps = [
         Gap(int(start), int(end), kind, channel, round(edge_db, 2)) for start, end, kind, edge_db in _merge(accepted)
@@ -296,6 +318,7 @@ def detect_streaming(
     params: DetectionParams,
     channel=None,
     step: float = LSB_16,
+    subtype: str | None = None,
 ) -> Detection:
     """:func:`detect_gaps` over a recording read in windows. ``blocks`` yields
     ``(offset, window)`` where each window reaches :meth:`DetectionParams.margin`
@@ -313,7 +336,7 @@ def detect_streaming(
         pad_left = 0 if offset == 0 else 1
         pad_right = 0 if offset + len(window) >= total else 1
         padded = np.concatenate([np.full(pad_left, 0.5, window.dtype), window, np.full(pad_right, -0.5, window.dtype)])
-        found = detect_gaps(padded, sample_rate, params, channel, step)
+        found = detect_gaps(padded, sample_rate, params, channel, step, subtype)
         result.silent_pauses += [
             (start - pad_left + offset, end - pad_left + offset) for start, end in found.silent_pauses
         ]

@@ -267,7 +267,9 @@ def scan(
             levels.append(10 * np.log10(np.maximum(power, 1e-20)))
         if detect:
             for channel in range(info.channels):
-                window = detect_streaming(iter([(start, data[:, channel])]), total, rate, params, channel, step)
+                window = detect_streaming(
+                    iter([(start, data[:, channel])]), total, rate, params, channel, step, info.subtype
+                )
                 found[channel].gaps += window.gaps
                 found[channel].silent_pauses += window.silent_pauses
         if progress is not None:
