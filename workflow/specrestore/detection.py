@@ -249,7 +249,6 @@ def detect_gaps(
     if x.ndim != 1:
         raise ValueError(f"detect_gaps takes one channel, got shape {x.shape}")
     shortest, longest, edge = params.samples(sample_rate)
-    floor_db = params.edge_floor_db(step)
     accepted = []
     silent_pauses = []
     # Each candidate is judged on its own edges before overlapping ones are merged: a
@@ -267,10 +266,9 @@ def detect_gaps(
         # A companded format's step grows with the level: far from zero (an offset, a
         # loud passage) a slow signal holds one value for long.
         run_step = quantisation_step(subtype, held) if subtype in COMPANDED and held else step
-        run_floor_db = floor_db if run_step == step else params.edge_floor_db(run_step)
         before, after = x[max(0, start - edge) : start] - held, x[end : end + edge] - held
         edges_db = min(power_db(before), power_db(after))
-        if edges_db < max(power_db(x[start:end] - held) + params.sudden_db, run_floor_db) and not (
+        if edges_db < max(power_db(x[start:end] - held) + params.sudden_db, params.edge_floor_db(run_step)) and not (
             kind == "digital silence" and _outlasts_quantised_passage(x, start, end, params, sample_rate, step)
         ):
             continue
