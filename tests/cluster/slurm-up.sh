@@ -70,9 +70,10 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 # Without a default, a job that asks for no memory takes the whole node.
 DefMemPerCPU=1000
-# Finished jobs stay visible to squeue this long (the executor polls squeue, since
-# there is no accounting database to ask sacct).
-MinJobAge=300
+# Finished jobs stay visible to squeue and scontrol this long: the executor polls
+# squeue (there is no accounting database to ask sacct), and the tests read every
+# job back with scontrol after the run, which takes over 5 minutes on a slow host.
+MinJobAge=7200
 MailProg=/bin/true
 MpiDefault=none
 AccountingStorageType=accounting_storage/none
