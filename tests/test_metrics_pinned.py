@@ -203,13 +203,17 @@ def tolerance_of(metric: str) -> float:
     return NETWORK_PIN_TOLERANCE if metric in NETWORK_METRICS else PIN_TOLERANCE
 
 
+def off_pin(case: str, scores: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """(now, pinned) of every score that does not agree with its pin."""
+    pinned = PINNED[case]
+    return {m: (scores[m], pinned[m]) for m in scores if not agrees(scores[m], pinned[m], tolerance_of(m))}
+
+
 @pytest.mark.parametrize("case", [c[0] for c in CASES])
 def test_every_score_is_the_pinned_value(case, speech_root):
     scores = score(case, speech_root)
     assert set(scores) == set(PINNED[case])
-    differing = {
-        m: (scores[m], PINNED[case][m]) for m in scores if not agrees(scores[m], PINNED[case][m], tolerance_of(m))
-    }
+    differing = off_pin(case, scores)
     assert not differing, f"{case}: (now, pinned) {differing}"
 
 
@@ -263,19 +267,17 @@ def test_the_scores_do_not_depend_on_the_simd_routines_numpy_picks(speech_root):
     result = json.loads(scored.stdout)
     assert result.pop("simd") == []  # NumPy ignores a name it does not know
     for case, scores in result.items():
-        differing = {
-            m: (scores[m], PINNED[case][m]) for m in scores if not agrees(scores[m], PINNED[case][m], tolerance_of(m))
-        }
+        differing = off_pin(case, scores)
         assert not differing, f"{case} without {optional}: (now, pinned) {differing}"
 
 
-if __name__ == "__main__" and sys.argv[1:2] == ["--json"]:
+if __name__ == "__main__":
     root = Path(__file__).resolve().parents[2] / "shared" / "data" / "realmini"
-    print(json.dumps({case: score(case, root) for case in sys.argv[2:]} | {"simd": numpy_optional_simd()}))
-elif __name__ == "__main__":
-    root = Path(__file__).resolve().parents[2] / "shared" / "data" / "realmini"
-    for case, _, _ in CASES:
-        print(f"    {case!r}: {{")
-        for metric, value in score(case, root).items():
-            print(f"        {metric!r}: {value!r},")
-        print("    },")
+    if sys.argv[1:2] == ["--json"]:
+        print(json.dumps({case: score(case, root) for case in sys.argv[2:]} | {"simd": numpy_optional_simd()}))
+    else:
+        for case, _, _ in CASES:
+            print(f"    {case!r}: {{")
+            for metric, value in score(case, root).items():
+                print(f"        {metric!r}: {value!r},")
+            print("    },")
