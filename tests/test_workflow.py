@@ -123,7 +123,8 @@ def test_tables_have_every_row_and_column(demo_run):
     from specrestore.config import task_corruptions, task_models
     from specrestore.corruption import Task
     from specrestore.metrics import metrics_for
-    from specrestore.restoration import system_ids
+    from specrestore.restoration import MODEL_METHODS, parse_system, system_ids
+    from specrestore.tables import VERSUS_METRICS
 
     config = tiny_config()
     summary = (demo_run / "results/tables/summary.md").read_text()
@@ -154,6 +155,13 @@ def test_tables_have_every_row_and_column(demo_run):
         assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 20000
         scores = pd.read_parquet(demo_run / f"results/metrics/{task}.parquet")
         assert set(scores["system"]) == set(systems)
+        versus = pd.read_csv(demo_run / f"results/tables/{task}_versus.csv")
+        learned = [s for s in systems if parse_system(s)[0] in MODEL_METHODS]
+        kinds = 3 if task == "noise" else 2  # the peer denoisers run for noise only
+        measures = [m for m in VERSUS_METRICS if m in metrics_for(corruptions)]
+        assert len(versus) == len(learned) * kinds * len(measures) > 0
+        assert set(versus["system"]) == set(learned) and np.isfinite(versus["change"]).all()
+        assert "## Learned models against the strongest other systems" in markdown
 
 
 def test_restored_audio_has_the_input_length(demo_run):

@@ -73,13 +73,15 @@ rule evaluate:
 
 
 rule task_table:
-    """One task's table (Markdown, CSV, LaTeX) and all its per-utterance scores."""
+    """One task's table (Markdown, CSV, LaTeX), each learned model against the strongest
+    other systems (in the Markdown and a CSV of its own) and all per-utterance scores."""
     input:
         metric_files,
     output:
         markdown=f"{R}/tables/{{task}}.md",
         csv=f"{R}/tables/{{task}}.csv",
         latex=f"{R}/tables/{{task}}.tex",
+        versus=f"{R}/tables/{{task}}_versus.csv",
         scores=f"{R}/metrics/{{task}}.parquet",
     params:
         systems=lambda wildcards: SYSTEMS[wildcards.task],

@@ -44,6 +44,15 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
     return mean - half, mean + half
 
 
+def _paired_change(own: pd.Series, other: pd.Series) -> tuple[float, float, float]:
+    """Mean of the per-utterance differences ``own - other`` (both indexed by utterance)
+    over the utterances both were scored on, and its 95% interval."""
+    paired = (own - other.reindex(own.index)).to_numpy(dtype=float)
+    paired = paired[np.isfinite(paired)]
+    low, high = _interval(paired)
+    return (paired.mean() if len(paired) else math.nan), low, high
+
+
 def summarise(scores: pd.DataFrame, metrics: list[str], systems: list[str]) -> pd.DataFrame:
     """One row per system, ``<metric>_<statistic>`` columns. ``scores`` holds one row
     per (system, utterance) with the metric columns of :mod:`specrestore.metrics`."""
@@ -65,11 +74,9 @@ def summarise(scores: pd.DataFrame, metrics: list[str], systems: list[str]) -> p
                 f"{metric}_ci_high": high,
             }
             if system != REFERENCE and not reference.empty:
-                paired = (own[metric] - reference[metric].reindex(own.index)).to_numpy(dtype=float)
-                paired = paired[np.isfinite(paired)]
-                delta_low, delta_high = _interval(paired)
+                delta, delta_low, delta_high = _paired_change(own[metric], reference[metric])
                 row |= {
-                    f"{metric}_delta": paired.mean() if len(paired) else math.nan,
+                    f"{metric}_delta": delta,
                     f"{metric}_delta_ci_low": delta_low,
                     f"{metric}_delta_ci_high": delta_high,
                 }
@@ -140,6 +147,100 @@ def markdown_table(
     reasons = _missing_reasons(scores, metrics)
     if reasons:
         lines += ["", "Missing values:", *reasons]
+    return "\n".join(lines) + "\n"
+
+
+# The measures a learned model is held against the other systems on: overall quality
+# for every task, the dropout and noise tasks' own measures, and the spectral distance
+# that band holes are judged by.
+VERSUS_METRICS = ("pesq", "plcmos", "dnsmos_ovrl", "lsd")
+VERSUS_COLUMNS = ["system", "metric", "kind", "rival", "rival_mean", "mean", "change", "ci_low", "ci_high", "verdict"]
+
+
+def _strongest(summary: pd.DataFrame, metric: str, systems: list[str]) -> str | None:
+    """Of ``systems``, the one with the best mean on ``metric`` (the first of equals);
+    None where none of them was scored on it."""
+    means = summary.set_index("system").loc[systems, f"{metric}_mean"].dropna()
+    if means.empty:
+        return None
+    return str(means.idxmax() if HIGHER_IS_BETTER[metric] else means.idxmin())
+
+
+def _verdict(metric: str, low: float, high: float) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "–"
+    direction = 1 if HIGHER_IS_BETTER[metric] else -1
+    if direction * low > 0 and direction * high > 0:
+        return "better"
+    if direction * low < 0 and direction * high < 0:
+        return "worse"
+    return "level"
+
+
+def versus(
+    scores: pd.DataFrame, summary: pd.DataFrame, metrics: list[str], learned: list[str], rivals: dict[str, list[str]]
+) -> pd.DataFrame:
+    """Every learned system against the strongest system of each kind in ``rivals``
+    (kind -> systems), metric by metric: one row per (system, metric, kind) with that
+    rival, the paired change (learned minus rival), its 95% interval and the verdict:
+    better or worse where the interval leaves out zero, level where it does not. The
+    strongest rival is chosen per metric, so a model is held against interpolation on
+    one measure and LPC on another where each leads its own."""
+    by_system = {system: rows.set_index("id") for system, rows in scores.groupby("system")}
+    rows = []
+    for metric in [m for m in VERSUS_METRICS if m in metrics]:
+        strongest = {kind: _strongest(summary, metric, systems) for kind, systems in rivals.items() if systems}
+        means = summary.set_index("system")[f"{metric}_mean"]
+        for system in learned:
+            for kind, rival in strongest.items():
+                if rival is None:
+                    continue
+                change, low, high = _paired_change(by_system[system][metric], by_system[rival][metric])
+                rows.append(
+                    {
+                        "system": system,
+                        "metric": metric,
+                        "kind": kind,
+                        "rival": rival,
+                        "rival_mean": means[rival],
+                        "mean": means[system],
+                        "change": change,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "verdict": _verdict(metric, low, high),
+                    }
+                )
+    return pd.DataFrame(rows, columns=VERSUS_COLUMNS)
+
+
+def versus_markdown(comparison: pd.DataFrame, labels: dict[str, str]) -> str:
+    """The comparisons of :func:`versus` as a section of a task's Markdown table: one
+    table per metric, a row per learned system, a column per kind of rival."""
+    if comparison.empty:
+        return ""
+    lines = [
+        "## Learned models against the strongest other systems",
+        "",
+        "For each measure, every learned model against the system of each kind with the best mean on "
+        "that measure. In each cell: the mean per-utterance change from that system, its 95% interval, "
+        "and **better** or **worse** where the interval leaves out zero, level where it does not.",
+    ]
+    for metric, rows in comparison.groupby("metric", sort=False):
+        rivals = rows.drop_duplicates("kind")
+        header = ["learned system", "mean"] + [
+            f"vs {labels[r.rival]} ({_number(r.rival_mean)})" + ("" if r.rival == REFERENCE else f", the best {r.kind}")
+            for r in rivals.itertuples()
+        ]
+        lines += ["", f"### {_heading(metric)}", "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+        for system, own in rows.groupby("system", sort=False):
+            cells = [labels[system], _number(own["mean"].iloc[0])]
+            for r in own.itertuples():
+                verdict = f"**{r.verdict}**" if r.verdict in ("better", "worse") else r.verdict
+                cells.append(
+                    f"{_number(r.change, sign=True)} [{_number(r.ci_low, sign=True)}, "
+                    f"{_number(r.ci_high, sign=True)}] {verdict}"
+                )
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
