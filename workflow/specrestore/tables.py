@@ -4,7 +4,8 @@ Rows are systems, the corrupted input first. For every metric a table gives the 
 the standard deviation, n (utterances scored), how many were missing, the 95%
 confidence interval of the mean (Student t) and the change from the corrupted input:
 the mean of the per-utterance differences over the utterances both were scored on,
-with its own 95% interval.
+with its own 95% interval. The same paired change, from the strongest system of each
+other kind, says where each learned model stands (:func:`versus`).
 """
 
 from __future__ import annotations
