@@ -6,11 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from specrestore.tables import summarise, versus, versus_markdown
+from specrestore.tables import standing_markdown, summarise, versus, versus_markdown
 
 IDS = [f"u{i}" for i in range(6)]
 OFFSETS = np.array([0.1, -0.1, 0.05, -0.05, 0.2, -0.2])  # paired noise: mean 0, sd 0.14
-LABELS = {"corrupted": "corrupted input", "lpc": "LPC", "interp.corrupted": "interpolation", "unet": "U-Net"}
+LABELS = {
+    "corrupted": "corrupted input",
+    "lpc": "LPC",
+    "interp.corrupted": "interpolation",
+    "unet": "U-Net",
+    "cunet": "complex U-Net",
+}
 
 
 def scores_of(means: dict[str, dict[str, float]]) -> pd.DataFrame:
@@ -78,3 +84,23 @@ def test_the_markdown_has_a_table_per_measure_and_a_cell_per_rival(comparison):
     assert rows[0] == "| U-Net | 3.00 | +1.50 [+1.50, +1.50] **better** | -0.10 [-0.10, -0.10] **worse** |"
     assert len(rows) == 2
     assert versus_markdown(comparison.iloc[0:0].reset_index(), LABELS) == ""
+
+
+def test_the_summary_holds_the_best_learned_model_against_the_best_other_system():
+    means = {
+        "corrupted": {"pesq": 1.5, "lsd": 12.0},
+        "lpc": {"pesq": 2.9, "lsd": 5.0},
+        "interp.corrupted": {"pesq": 3.1, "lsd": 9.0},
+        "unet": {"pesq": 3.0, "lsd": 6.0},
+        "cunet": {"pesq": 3.2, "lsd": 7.0},
+    }
+    scores = scores_of(means)
+    summary = summarise(scores, ["pesq", "lsd"], list(means))
+    rivals = {"corrupted input": ["corrupted"], "classical method": ["lpc", "interp.corrupted"]}
+    comparison = versus(scores, summary, ["pesq", "lsd"], ["unet", "cunet"], rivals)
+    rows = [line for line in standing_markdown({"gap": comparison}, LABELS).splitlines() if line.startswith("| gap")]
+    assert rows == [
+        "| gap | PESQ ↑ | complex U-Net (3.20) | interpolation (3.10) | +0.10 [+0.10, +0.10] better |",
+        "| gap | LSD (dB) ↓ | U-Net (6.00) | LPC (5.00) | +1.00 [+1.00, +1.00] worse |",
+    ]
+    assert standing_markdown({"gap": comparison.iloc[0:0]}, LABELS) == ""

@@ -162,6 +162,7 @@ def test_tables_have_every_row_and_column(demo_run):
         assert len(versus) == len(learned) * kinds * len(measures) > 0
         assert set(versus["system"]) == set(learned) and np.isfinite(versus["change"]).all()
         assert "## Learned models against the strongest other systems" in markdown
+        assert f"| {task} | PESQ ↑ | " in summary.split("## Where the learned models stand")[1]
 
 
 def test_restored_audio_has_the_input_length(demo_run):

@@ -101,9 +101,10 @@ rule task_table:
 
 
 rule summary_table:
-    """The tasks side by side."""
+    """The tasks side by side, and where the learned models stand in each."""
     input:
-        expand(f"{R}/tables/{{task}}.csv", task=TASKS),
+        tables=expand(f"{R}/tables/{{task}}.csv", task=TASKS),
+        versus=expand(f"{R}/tables/{{task}}_versus.csv", task=TASKS),
     output:
         f"{R}/tables/summary.md",
     params:

@@ -245,6 +245,42 @@ def versus_markdown(comparison: pd.DataFrame, labels: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def standing_markdown(per_task: dict[str, pd.DataFrame], labels: dict[str, str]) -> str:
+    """Per task and measure, the learned model with the best mean against the best of
+    all other systems, from each task's :func:`versus` rows; empty without any."""
+    lines = []
+    for task, comparison in per_task.items():
+        for metric, rows in comparison.groupby("metric", sort=False):
+            pick = max if HIGHER_IS_BETTER[metric] else min
+            best = pick(rows["system"].unique(), key=lambda system: rows.loc[rows["system"] == system, "mean"].iloc[0])
+            own = rows[rows["system"] == best]
+            row = own.loc[own["rival_mean"].idxmax() if HIGHER_IS_BETTER[metric] else own["rival_mean"].idxmin()]
+            lines.append(
+                f"| {task} | {_heading(metric)} | {labels[best]} ({_number(row['mean'])}) | "
+                f"{labels[row['rival']]} ({_number(row['rival_mean'])}) | {_number(row['change'], sign=True)} "
+                f"[{_number(row['ci_low'], sign=True)}, {_number(row['ci_high'], sign=True)}] {row['verdict']} |"
+            )
+    if not lines:
+        return ""
+    return (
+        "\n".join(
+            [
+                "## Where the learned models stand",
+                "",
+                "Per task and measure, the learned model with the best mean against the best of all the other "
+                "systems (the corrupted input, classical methods, peer denoisers): the mean per-utterance change, "
+                "its 95% interval, and better, worse or level. Both are picked on the test split, so this says "
+                "where the models stand, not which one to use: choose on the valid split.",
+                "",
+                "| task | measure | best learned model | best other system | change [95% interval] |",
+                "|---|---|---|---|---|",
+                *lines,
+            ]
+        )
+        + "\n"
+    )
+
+
 def _latex_escape(text: str) -> str:
     for char, replacement in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
         text = text.replace(char, replacement)
