@@ -7,7 +7,7 @@ import json
 import pandas as pd
 
 from specrestore.metrics import metrics_for
-from specrestore.restoration import CLASSICAL_METHODS, MODEL_METHODS, PEER_METHODS, parse_system, system_label
+from specrestore.restoration import learned_and_rivals, system_label
 from specrestore.tables import latex_table, markdown_table, summarise, versus, versus_markdown
 
 task = snakemake.wildcards.task
@@ -20,15 +20,9 @@ summary.insert(1, "label", [system_label(s) for s in summary["system"]])
 summary.to_csv(snakemake.output.csv, index=False)
 
 labels = {s: system_label(s) for s in systems}
-methods = {s: parse_system(s)[0] for s in systems}
-rivals = {
-    "corrupted input": [s for s in systems if s == "corrupted"],
-    "classical method": [s for s in systems if methods[s] in CLASSICAL_METHODS and s != "corrupted"],
-    "peer denoiser": [s for s in systems if methods[s] in PEER_METHODS],
-}
-comparison = versus(scores, summary, metrics, [s for s in systems if methods[s] in MODEL_METHODS], rivals)
+comparison = versus(scores, summary, metrics, *learned_and_rivals(systems))
 comparison.insert(1, "label", comparison["system"].map(labels))
-comparison.insert(5, "rival_label", comparison["rival"].map(labels))
+comparison.insert(comparison.columns.get_loc("rival") + 1, "rival_label", comparison["rival"].map(labels))
 comparison.to_csv(snakemake.output.versus, index=False)
 n_utterances = scores.loc[scores["system"] == systems[0], "id"].nunique()
 minutes = scores.loc[scores["system"] == systems[0], "duration_s"].sum() / 60

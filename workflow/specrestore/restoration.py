@@ -72,6 +72,19 @@ def parse_system(system: str) -> tuple[str, str | None]:
     return method, (mode or None)
 
 
+def learned_and_rivals(systems: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """The systems of ``systems`` trained here, and the others by kind (the corrupted
+    input, classical methods, peer denoisers), each in the order given."""
+    methods = {system: parse_system(system)[0] for system in systems}
+    learned = [s for s in systems if methods[s] in MODEL_METHODS]
+    rivals = {
+        "corrupted input": [s for s in systems if s == "corrupted"],
+        "classical method": [s for s in systems if methods[s] in CLASSICAL_METHODS and s != "corrupted"],
+        "peer denoiser": [s for s in systems if methods[s] in PEER_METHODS],
+    }
+    return learned, rivals
+
+
 def system_label(system: str) -> str:
     method, mode = parse_system(system)
     label = METHOD_LABELS.get(method, method)
