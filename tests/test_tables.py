@@ -104,3 +104,16 @@ def test_the_summary_holds_the_best_learned_model_against_the_best_other_system(
         "| gap | LSD (dB) ↓ | U-Net (6.00) | LPC (5.00) | +1.00 [+1.00, +1.00] worse |",
     ]
     assert standing_markdown({"gap": comparison.iloc[0:0]}, LABELS) == ""
+
+
+def test_systems_are_sorted_into_learned_ones_and_rivals_by_kind():
+    from specrestore.restoration import learned_and_rivals
+
+    systems = ["corrupted", "interp.corrupted", "lpc", "rnnoise", "unet.corrupted", "cunet", "deepfilternet3"]
+    learned, rivals = learned_and_rivals(systems)
+    assert learned == ["unet.corrupted", "cunet"]
+    assert rivals == {
+        "corrupted input": ["corrupted"],
+        "classical method": ["interp.corrupted", "lpc"],
+        "peer denoiser": ["rnnoise", "deepfilternet3"],
+    }
