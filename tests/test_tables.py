@@ -18,6 +18,13 @@ LABELS = {
     "cunet": "complex U-Net",
 }
 
+MEANS = {
+    "corrupted": {"pesq": 1.5, "lsd": 12.0},
+    "lpc": {"pesq": 2.9, "lsd": 5.0},
+    "interp.corrupted": {"pesq": 3.1, "lsd": 9.0},
+    "unet": {"pesq": 3.0, "lsd": 6.0},
+}
+
 
 def scores_of(means: dict[str, dict[str, float]]) -> pd.DataFrame:
     """Per-utterance scores: each system's mean plus the same offsets, so that paired
@@ -31,12 +38,7 @@ def scores_of(means: dict[str, dict[str, float]]) -> pd.DataFrame:
 
 @pytest.fixture()
 def comparison():
-    means = {
-        "corrupted": {"pesq": 1.5, "lsd": 12.0},
-        "lpc": {"pesq": 2.9, "lsd": 5.0},
-        "interp.corrupted": {"pesq": 3.1, "lsd": 9.0},
-        "unet": {"pesq": 3.0, "lsd": 6.0},
-    }
+    means = MEANS
     scores = scores_of(means)
     # one utterance where the model beats LPC on LSD by much more than elsewhere
     scores.loc[(scores["system"] == "unet") & (scores["id"] == "u0"), "lsd"] -= 0.6
@@ -87,13 +89,7 @@ def test_the_markdown_has_a_table_per_measure_and_a_cell_per_rival(comparison):
 
 
 def test_the_summary_holds_the_best_learned_model_against_the_best_other_system():
-    means = {
-        "corrupted": {"pesq": 1.5, "lsd": 12.0},
-        "lpc": {"pesq": 2.9, "lsd": 5.0},
-        "interp.corrupted": {"pesq": 3.1, "lsd": 9.0},
-        "unet": {"pesq": 3.0, "lsd": 6.0},
-        "cunet": {"pesq": 3.2, "lsd": 7.0},
-    }
+    means = MEANS | {"cunet": {"pesq": 3.2, "lsd": 7.0}}
     scores = scores_of(means)
     summary = summarise(scores, ["pesq", "lsd"], list(means))
     rivals = {"corrupted input": ["corrupted"], "classical method": ["lpc", "interp.corrupted"]}
